@@ -1,0 +1,256 @@
+"""The one config file, `ccd.toml`, parsed into typed structs.
+
+Every setting has a default that runs on one machine, so an empty file is a valid config. Errors
+name the file and the dotted key, and for an unknown key suggest the nearest valid one. Relative
+paths are taken from the folder holding the config file, so a site folder made by `ccd init` can
+be moved as a whole.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal, get_type_hints
+
+import msgspec
+
+from ccd.errors import ConfigError
+
+
+class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class SiteConfig(Base):
+    name: str = "演示水务热线"
+    language: Literal["zh", "en"] = "zh"
+    timezone: str = "Asia/Shanghai"
+
+
+class PathsConfig(Base):
+    data_dir: str = "site"
+    database: str = "site/ccd.sqlite3"
+    run_dir: str = "site/run"
+    prompts: str = "site/prompts"
+    recordings: str = "site/recordings"
+    flows: str = "flows"
+    backups: str = "site/backups"
+
+
+class LogConfig(Base):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    # 'journal': "<6>ccd.api: message" lines that journald maps to priorities;
+    # 'plain': with a timestamp, for a terminal.
+    format: Literal["journal", "plain"] = "plain"
+
+
+class ApiConfig(Base):
+    socket: str = "ccd.sock"  # relative to paths.run_dir
+    socket_mode: int = 0o660
+    group: str = "ccd"
+    max_connections: int = 256
+    max_line_bytes: int = 65536
+    requests_per_second: float = 50.0
+    burst: int = 100
+    idle_timeout_s: float = 900.0
+    login_timeout_s: float = 10.0
+    peer_credentials: bool = True
+
+
+class SipConfig(Base):
+    listen: str = "127.0.0.1:5060"
+    workers: int = 1
+    rtp_port_start: int = 20000
+    rtp_ports_per_worker: int = 200
+    max_calls_per_worker: int = 28
+    max_new_calls_per_second: int = 8
+    legs_reserved_per_call: int = 2
+    allowed_peers: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
+    public_address: str = ""
+
+
+class IvrConfig(Base):
+    flow: str = "utility.toml"
+    agent_uri: str = ""
+
+
+class Config(Base):
+    site: SiteConfig = msgspec.field(default_factory=SiteConfig)
+    paths: PathsConfig = msgspec.field(default_factory=PathsConfig)
+    log: LogConfig = msgspec.field(default_factory=LogConfig)
+    api: ApiConfig = msgspec.field(default_factory=ApiConfig)
+    sip: SipConfig = msgspec.field(default_factory=SipConfig)
+    ivr: IvrConfig = msgspec.field(default_factory=IvrConfig)
+    # Where the file was read from: relative paths are resolved against its folder.
+    source: str = ""
+
+    def path(self, relative: str) -> Path:
+        """An absolute path for a path setting, relative to the config file's folder."""
+        p = Path(relative).expanduser()
+        if p.is_absolute():
+            return p
+        base = Path(self.source).parent if self.source else Path.cwd()
+        return (base / p).resolve()
+
+    @property
+    def database_path(self) -> Path:
+        return self.path(self.paths.database)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.path(self.paths.run_dir)
+
+    @property
+    def socket_path(self) -> Path:
+        sock = Path(self.api.socket)
+        return sock if sock.is_absolute() else self.run_dir / sock
+
+
+SECTIONS: dict[str, type[Base]] = {
+    name: hint for name, hint in get_type_hints(Config).items() if name != "source"
+}
+
+
+def _fields(struct: type[Base]) -> tuple[str, ...]:
+    return struct.__struct_fields__
+
+
+def _check_keys(data: dict[str, Any], struct: type[Base], file: str, prefix: str = "") -> None:
+    """Refuse unknown keys before msgspec sees them, suggesting the nearest valid key."""
+    valid = [f for f in _fields(struct) if f != "source"]
+    hints = get_type_hints(struct)
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in valid:
+            near = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+            hint = f"; did you mean '{prefix}{near[0]}'?" if near else ""
+            raise ConfigError(
+                f"{file}: unknown key '{dotted}'{hint}", file=file, key=dotted, suggestion=near
+            )
+        sub = hints[key]
+        if isinstance(sub, type) and issubclass(sub, Base):
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"{file}: '{dotted}' must be a table ([{dotted}]), not {type(value).__name__}",
+                    file=file,
+                    key=dotted,
+                )
+            _check_keys(value, sub, file, f"{dotted}.")
+
+
+def _validate(config: Config, file: str) -> None:
+    def fail(key: str, why: str) -> None:
+        raise ConfigError(f"{file}: '{key}' {why}", file=file, key=key)
+
+    host, sep, port = config.sip.listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        fail("sip.listen", f"must be HOST:PORT, got {config.sip.listen!r}")
+    if not 1 <= config.sip.workers <= 64:
+        fail("sip.workers", f"must be between 1 and 64, got {config.sip.workers}")
+    if not 1 <= config.sip.max_calls_per_worker <= 32:
+        fail("sip.max_calls_per_worker", "must be between 1 and 32 (the pjsua2 build's cap)")
+    # notes/pjsua2.md: the 64-handle ioqueue aborts when maxCalls > (64 - new calls/s) / 2.
+    budget = (64 - config.sip.max_new_calls_per_second) // 2
+    if config.sip.max_calls_per_worker > budget:
+        fail(
+            "sip.max_calls_per_worker",
+            f"is {config.sip.max_calls_per_worker}, but with max_new_calls_per_second = "
+            f"{config.sip.max_new_calls_per_second} at most {budget} calls fit one worker's "
+            "64 media sockets",
+        )
+    if config.sip.rtp_ports_per_worker < 4 * config.sip.max_calls_per_worker:
+        fail("sip.rtp_ports_per_worker", "must be at least 4 per call (RTP and RTCP, and reuse)")
+    for key in ("max_connections", "max_line_bytes", "burst"):
+        if getattr(config.api, key) < 1:
+            fail(f"api.{key}", "must be at least 1")
+    for key in ("requests_per_second", "idle_timeout_s", "login_timeout_s"):
+        if getattr(config.api, key) <= 0:
+            fail(f"api.{key}", "must be greater than 0")
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`section.key=value` → (['section', 'key'], value); the value is read as TOML if it can be."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or "." not in key:
+        raise ConfigError(
+            f"--set {text!r}: expected SECTION.KEY=VALUE, e.g. sip.listen=127.0.0.1:5099",
+            key=key,
+        )
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+def _apply(data: dict[str, Any], keys: list[str], value: Any) -> None:
+    node = data
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {'.'.join(keys)}: '{k}' is not a table", key=".".join(keys))
+    node[keys[-1]] = value
+
+
+def default_path() -> Path:
+    env = os.environ.get("CCD_CONFIG")
+    return Path(env) if env else Path("ccd.toml")
+
+
+def load(path: Path | str | None = None, overrides: Iterable[str] = ()) -> Config:
+    """Read and validate a config file; `overrides` are `section.key=value` strings from `--set`.
+
+    A missing file is an error unless no path was asked for and `ccd.toml` is absent, in which
+    case the defaults apply (relative to the current folder).
+    """
+    explicit = path is not None or "CCD_CONFIG" in os.environ
+    file = Path(path) if path is not None else default_path()
+    data: dict[str, Any] = {}
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{file}: not valid TOML: {e}", file=str(file)) from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{file}: cannot read: {e}", file=str(file)) from None
+    elif explicit:
+        raise ConfigError(f"{file}: no such config file", file=str(file))
+    _check_keys(data, Config, str(file))
+    for text in overrides:
+        keys, value = parse_override(text)
+        _check_keys(_nest(keys, value), Config, f"--set {text}")
+        _apply(data, keys, value)
+    data["source"] = str(file.resolve())
+    try:
+        config = msgspec.convert(data, Config, strict=False)
+    except msgspec.ValidationError as e:
+        raise ConfigError(_explain(str(e), str(file)), file=str(file)) from None
+    _validate(config, str(file))
+    return config
+
+
+def _nest(keys: list[str], value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    _apply(out, keys, value)
+    return out
+
+
+def _explain(message: str, file: str) -> str:
+    """msgspec says 'Expected `int`, got `str` - at `$.sip.workers`': name the key first."""
+    text, _, where = message.rpartition(" - at ")
+    if where.startswith("`$.") and text:
+        key = where.strip("`")[2:]
+        key = key.replace("[", ".").replace("]", "")
+        return f"{file}: '{key}': {text}"
+    return f"{file}: {message}"
+
+
+def dump_defaults() -> dict[str, dict[str, Any]]:
+    """Every setting and its default, by section (used by tests to keep ccd.toml complete)."""
+    out = msgspec.to_builtins(Config())
+    out.pop("source", None)
+    return out
