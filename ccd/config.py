@@ -31,13 +31,13 @@ class SiteConfig(Base):
 
 
 class PathsConfig(Base):
-    data_dir: str = "site"
-    database: str = "site/ccd.sqlite3"
-    run_dir: str = "site/run"
-    prompts: str = "site/prompts"
-    recordings: str = "site/recordings"
-    flows: str = "flows"
-    backups: str = "site/backups"
+    data_dir: str = "var"
+    database: str = "var/ccd.sqlite3"
+    run_dir: str = "var/run"
+    prompts: str = "var/prompts"
+    recordings: str = "var/recordings"
+    flows: str = "var/flows"
+    backups: str = "var/backups"
 
 
 class LogConfig(Base):

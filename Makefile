@@ -1,0 +1,49 @@
+# Two commands do all the set-up on a fresh Debian 12 box (see README.md):
+#   make demo   — install, create a demo site in ./demo-site and run the hotline in the foreground
+#   make test   — install and run the whole test suite (what .ci/run runs)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SITE   ?= demo-site
+# Debian packages the daemon, its tests and benchmarks use; installed when run as root.
+DEBS   := espeak-ng sox sip-tester tmux kamailio systemd
+
+.PHONY: demo test deps venv lint bench clean
+
+deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)"; \
+	  fi; \
+	fi
+
+$(BIN)/ccd: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+venv: $(BIN)/ccd
+
+lint: venv
+	$(BIN)/ruff check ccd hw db tui tests bench
+	$(BIN)/mypy
+
+test: deps venv
+	$(BIN)/ruff check ccd hw db tui tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q -p no:cacheprovider
+
+demo: deps venv
+	@[ -f $(SITE)/ccd.toml ] || $(BIN)/ccd init --dir $(SITE) --demo
+	exec $(BIN)/ccd --config $(SITE)/ccd.toml run
+
+bench: venv
+	@for b in bench/*/run.sh; do [ -x $$b ] && echo "== $$b" && $$b; done; true
+
+clean:
+	rm -rf $(VENV) $(SITE) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,94 @@
+"""`ccd db`: migrate, check, backup (online) and restore (offline)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import db as database
+from ccd.cli.context import fail, state
+from ccd.lock import is_locked
+
+app = typer.Typer(help="The database: migrate, check, backup, restore.", no_args_is_help=True)
+
+
+@app.command("migrate")
+def migrate(ctx: typer.Context) -> None:
+    """Apply pending schema migrations (the daemon also does this at start-up).
+
+    Examples:
+
+      ccd --config site/ccd.toml db migrate
+    """
+    config = state(ctx).config
+    path = config.database_path
+    if is_locked(path):
+        raise fail(f"{path} is in use by a running daemon; it migrates at start-up")
+    db = database.open_database(path, apply_migrations=False)
+    applied = database.migrate(db, path)
+    db.conn.close()
+    typer.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+
+@app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Check integrity, foreign keys and pending migrations; exit 1 on any fault.
+
+    Examples:
+
+      ccd db check
+    """
+    from db import backup
+
+    report = backup.check(state(ctx).config.database_path)
+    for key, value in report.items():
+        typer.echo(f"{key}: {value}")
+    if not report.get("ok", False):
+        raise typer.Exit(code=1)
+
+
+@app.command("backup")
+def backup_(
+    ctx: typer.Context,
+    dest: Annotated[Path | None, typer.Argument(help="Backup file (default: in paths.backups).")] = None,
+) -> None:
+    """Copy the database with SQLite's online backup; safe while the daemon runs.
+
+    Examples:
+
+      ccd db backup
+
+      ccd db backup /mnt/nas/ccd-$(date +%F).sqlite3
+    """
+    from db import backup
+
+    config = state(ctx).config
+    if dest is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        dest = config.path(config.paths.backups) / f"ccd-{stamp}.sqlite3"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    backup.backup(config.database_path, dest)
+    typer.echo(f"backup written to {dest}")
+
+
+@app.command("restore")
+def restore(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="A backup file made by `ccd db backup`.")],
+) -> None:
+    """Replace the database with a backup; only while the daemon is stopped.
+
+    Examples:
+
+      ccd db restore site/backups/ccd-20261123-020000.sqlite3
+    """
+    from db import backup
+
+    config = state(ctx).config
+    if not source.exists():
+        raise fail(f"{source}: no such backup file")
+    backup.restore(source, config.database_path)
+    typer.echo(f"restored {config.database_path} from {source}")

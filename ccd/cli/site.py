@@ -1,0 +1,169 @@
+"""Site commands: `init`, `run`, `status`, and `config show|check`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import trio
+import typer
+
+import db as database
+from ccd import config as configuration
+from ccd import log
+from ccd.cli.context import connect, fail, state
+from ccd.errors import CcdError
+
+SITE_CONFIG = """\
+# ccd site config written by `ccd init`. Paths are relative to this file's folder.
+# Every setting, its default and what it means: `ccd config show`, or ccd.toml in the source.
+
+[site]
+name = "{name}"
+
+[paths]
+data_dir = "."
+database = "ccd.sqlite3"
+run_dir = "run"
+prompts = "prompts"
+recordings = "recordings"
+flows = "flows"
+backups = "backups"
+"""
+
+
+def init(
+    dir: Annotated[Path, typer.Option("--dir", help="Folder for the new site.")] = Path("site"),
+    demo: Annotated[bool, typer.Option(help="Fill the database with a demo utility.")] = False,
+    customers: Annotated[int, typer.Option(help="Demo customers (with --demo).")] = 20000,
+    seed: Annotated[int, typer.Option(help="Demo data seed (with --demo).")] = 1,
+    name: Annotated[str, typer.Option(help="Site name shown on screens.")] = "演示水务热线",
+    force: Annotated[bool, typer.Option(help="Reuse a folder that already has a site.")] = False,
+) -> None:
+    """Create a site folder: its ccd.toml, the database, prompts, flows and recordings folders.
+
+    Examples:
+
+      ccd init --dir site --demo
+
+      ccd init --dir /srv/ccd --name "市供水热线"
+    """
+    dir = dir.resolve()
+    cfg_file = dir / "ccd.toml"
+    if cfg_file.exists() and not force:
+        raise fail(f"{cfg_file} exists; use --force to reuse the site, or another --dir")
+    dir.mkdir(parents=True, exist_ok=True)
+    cfg_file.write_text(SITE_CONFIG.format(name=name.replace('"', "'")), encoding="utf-8")
+    config = configuration.load(cfg_file)
+    for key in ("run_dir", "prompts", "recordings", "flows", "backups"):
+        config.path(getattr(config.paths, key)).mkdir(parents=True, exist_ok=True)
+    _copy_flows(config.path(config.paths.flows))
+    if demo and config.database_path.exists() and force:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(config.database_path) + suffix).unlink(missing_ok=True)
+    db = database.open_database(config.database_path)
+    if demo:
+        from db import demo as demo_data
+
+        demo_data.generate(db, seed=seed, customers=customers)
+    db.conn.close()
+    typer.echo(f"site ready in {dir}")
+    typer.echo(f"  config:   {cfg_file}")
+    typer.echo(f"  database: {config.database_path}" + (" (demo data)" if demo else ""))
+    typer.echo(f"start it:   ccd --config {cfg_file} run")
+
+
+def _copy_flows(dest: Path) -> None:
+    """Copy the shipped demo flows into the site, keeping any the site already edited."""
+    shipped = Path(__file__).resolve().parent.parent / "ivr" / "flows"
+    if not shipped.is_dir():
+        return
+    for flow in shipped.glob("*.toml"):
+        target = dest / flow.name
+        if not target.exists():
+            shutil.copyfile(flow, target)
+
+
+def run(ctx: typer.Context) -> None:
+    """Run the daemon in the foreground until Ctrl-C (SIGINT) or SIGTERM; SIGHUP reloads config.
+
+    Examples:
+
+      ccd --config site/ccd.toml run
+
+      ccd --config site/ccd.toml --set sip.listen=127.0.0.1:5099 --set log.format=journal run
+    """
+    from ccd import daemon
+
+    st = state(ctx)
+    config = st.config
+    log.setup(config.log.level, config.log.format)
+
+    def ready(_: daemon.Daemon) -> None:
+        if config.log.format == "plain":
+            print(daemon.banner(config), file=sys.stderr, flush=True)
+
+    try:
+        trio.run(daemon.serve, config, st.overrides, ready)  # type: ignore[arg-type]
+    except CcdError as e:
+        raise fail(e.message) from None
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        raise typer.Exit(code=130) from None
+
+
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Ask the running daemon how it is: uptime, version, connections, database size.
+
+    Examples:
+
+      ccd --config site/ccd.toml status
+
+      ccd status --json | jq .uptime_s
+    """
+    with connect(ctx) as client:
+        result = client.call("status")
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    for key, value in result.items():
+        if isinstance(value, dict):
+            typer.echo(f"{key}:")
+            for k, v in value.items():
+                typer.echo(f"  {k:<16} {v}")
+        else:
+            typer.echo(f"{key:<18} {value}")
+
+
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Print the effective configuration (file, then --set overrides) as TOML.
+
+    Examples:
+
+      ccd --config site/ccd.toml config show
+    """
+    data = msgspec.to_builtins(state(ctx).config)
+    data.pop("source", None)
+    typer.echo(msgspec.toml.encode(data).decode())
+
+
+@config_app.command("check")
+def config_check(ctx: typer.Context) -> None:
+    """Validate the config file; exit 1 with the file and key of the first fault.
+
+    Examples:
+
+      ccd --config /etc/ccd/ccd.toml config check
+    """
+    config = state(ctx).config
+    typer.echo(f"{config.source}: ok")
