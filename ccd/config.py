@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import difflib
 import os
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, get_type_hints
 
 import msgspec
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from ccd.errors import ConfigError
 

@@ -1,9 +1,9 @@
 """Config: the shipped file is complete and valid, and every kind of bad input is named clearly."""
 
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from ccd import config
 from ccd.errors import ConfigError

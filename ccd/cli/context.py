@@ -43,11 +43,8 @@ def connect(ctx: typer.Context):  # -> SyncClient
     config = state(ctx).config
     try:
         client = SyncClient.connect(config.socket_path)
-    except OSError as e:
-        raise fail(
-            f"cannot reach the daemon at {config.socket_path} ({e.strerror or e}); "
-            "is `ccd run` running with this config?"
-        ) from None
+    except CcdError as e:
+        raise fail(f"{e.message}; is `ccd run` running with this config?") from None
     user = os.environ.get("CCD_USER")
     try:
         if user:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import sys
@@ -108,7 +109,7 @@ def run(ctx: typer.Context) -> None:
             print(daemon.banner(config), file=sys.stderr, flush=True)
 
     try:
-        trio.run(daemon.serve, config, st.overrides, ready)  # type: ignore[arg-type]
+        trio.run(functools.partial(daemon.serve, config, st.overrides, on_ready=ready))
     except CcdError as e:
         raise fail(e.message) from None
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown

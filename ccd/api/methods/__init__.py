@@ -1,0 +1,7 @@
+"""The API's methods, one module per noun; importing this package registers them on REGISTRY.
+
+A later feature adds its module here (e.g. `from ccd.api.methods import queues`) and declares its
+methods with `@method(name, roles=..., params=...)` (see ccd/api/registry.py).
+"""
+
+from ccd.api.methods import session, status, users  # noqa: F401

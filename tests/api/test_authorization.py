@@ -1,0 +1,209 @@
+"""Authorization matrix: every API method × every role, through a real server on a real socket.
+
+Two checks: the declared roles are the intended ones (EXPECTED, kept by hand, so a change to a
+declaration shows up in review), and the running server enforces exactly the declarations:
+allowed calls succeed, refused ones get `forbidden` (or `login-required` before login), land in
+the audit log, committed, and change nothing else.
+
+Adding API methods: add each to EXPECTED and PARAMS (both tests below fail until you do). If an
+allowed call may fail for a domain reason with the given params (say `no-such-work-order`), list
+the acceptable codes in ALLOWED_MAY_FAIL; refused calls are checked strictly either way.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ccd.api.protocol import ErrorReply, Reply
+from ccd.api.registry import ANY_ROLE, PUBLIC, REGISTRY, ROLES
+from ccd.api.server import ApiServer
+from ccd.config import Config
+from db import connect, users
+from tests.api.conftest import PASSWORD, LocalServices, TrioClient, add_user
+
+ADMIN = frozenset({"admin"})
+EXPECTED: dict[str, frozenset[str]] = {
+    "hello": frozenset({PUBLIC}),
+    "ping": frozenset({PUBLIC}),
+    "login": frozenset({PUBLIC}),
+    "login_peer": frozenset({PUBLIC}),
+    "logout": ANY_ROLE,
+    "whoami": ANY_ROLE,
+    "status": ANY_ROLE,
+    "subscribe": ANY_ROLE,
+    "unsubscribe": ANY_ROLE,
+    "users.passwd": ANY_ROLE,
+    "users.list": ADMIN,
+    "users.add": ADMIN,
+    "users.disable": ADMIN,
+    "users.set_roles": ADMIN,
+    "audit.list": ADMIN,
+}
+
+_serial = itertools.count()
+
+
+def _target(services: LocalServices, caller: str) -> str:
+    name = f"target-{next(_serial)}"
+    add_user(services.db, name, ["agent"])
+    return name
+
+
+def _fresh_login(services: LocalServices, caller: str) -> dict[str, Any]:
+    name = f"fresh-{next(_serial)}"
+    add_user(services.db, name, ["qa"])
+    return {"username": name, "password": PASSWORD}
+
+
+# Valid params for each method, given the services and the caller's user name ("" anonymous).
+PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
+    "hello": lambda s, caller: {},
+    "ping": lambda s, caller: {},
+    "login": _fresh_login,
+    "login_peer": lambda s, caller: {},
+    "logout": lambda s, caller: {},
+    "whoami": lambda s, caller: {},
+    "status": lambda s, caller: {},
+    "subscribe": lambda s, caller: {"topics": ["queue.waiting"]},
+    "unsubscribe": lambda s, caller: {"topics": ["queue.waiting"]},
+    "users.passwd": lambda s, caller: {
+        "username": caller,
+        "password": "new password 1",
+        "old_password": PASSWORD,
+    },
+    "users.list": lambda s, caller: {},
+    "users.add": lambda s, caller: {
+        "username": f"new-{next(_serial)}",
+        "password": "password123",
+        "roles": ["agent"],
+    },
+    "users.disable": lambda s, caller: {"username": _target(s, caller)},
+    "users.set_roles": lambda s, caller: {"username": _target(s, caller), "roles": ["qa"]},
+    "audit.list": lambda s, caller: {"limit": 5},
+}
+# Allowed, but refused for another reason when the connection is already logged in.
+LOGGED_IN_REFUSALS = {"login": "already-logged-in", "login_peer": "already-logged-in"}
+# Allowed calls that may end in one of these domain errors with the PARAMS above.
+ALLOWED_MAY_FAIL: dict[str, set[str]] = {}
+
+
+def test_declared_roles_are_the_intended_ones() -> None:
+    declared = {spec.name: spec.roles for spec in REGISTRY}
+    assert declared == EXPECTED
+
+
+def test_every_method_has_matrix_params() -> None:
+    assert set(PARAMS) == {spec.name for spec in REGISTRY}
+
+
+def _snapshot(config: Config) -> list[users.User]:
+    other = connect(config.database_path)
+    try:
+        return users.list_users(other)
+    finally:
+        other.close()
+
+
+def _forbidden_rows(config: Config, actor: str, method: str) -> list[users.AuditEntry]:
+    """Read through a second connection: proves the audit entry was committed."""
+    other = connect(config.database_path)
+    try:
+        return users.list_audit(other, actor=actor, action=method, outcome="forbidden")
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("method", sorted(EXPECTED))
+async def test_matrix(
+    method: str, server: ApiServer, config: Config, services: LocalServices
+) -> None:
+    spec = REGISTRY.get(method)
+    assert spec is not None
+    for role in (None, *ROLES):
+        caller = ""
+        client = await TrioClient.connect(config.socket_path)
+        if role is not None:
+            caller = f"{role}-{next(_serial)}"
+            add_user(services.db, caller, [role])
+            await client.call("login", username=caller, password=PASSWORD)
+        params = PARAMS[method](services, caller)
+        before = _snapshot(config)
+        reply = await client.request(method, **params)
+        allowed = spec.public or role in spec.roles
+        cell = f"{method} as {role or 'anonymous'}: {reply}"
+        if allowed and role is not None and method in LOGGED_IN_REFUSALS:
+            assert isinstance(reply, ErrorReply), cell
+            assert reply.error.code == LOGGED_IN_REFUSALS[method], cell
+        elif allowed:
+            ok = isinstance(reply, Reply) or reply.error.code in ALLOWED_MAY_FAIL.get(method, ())
+            assert ok, cell
+        else:
+            assert isinstance(reply, ErrorReply), cell
+            assert _snapshot(config) == before, f"{cell}: a refused call changed users"
+            if role is None:
+                assert reply.error.code == "login-required", cell
+            else:
+                assert reply.error.code == "forbidden", cell
+                assert reply.error.details["required"] == sorted(spec.roles)
+                (row,) = _forbidden_rows(config, caller, method)
+                assert row.details["roles"] == [role]
+        await client.aclose()
+    # Anonymous refusals are not audited (no one to blame, and cheap to flood); role refusals are.
+    assert _forbidden_rows(config, "anonymous", method) == []
+
+
+async def test_changing_someone_elses_password_is_forbidden_and_audited(
+    server: ApiServer, config: Config, services: LocalServices
+) -> None:
+    add_user(services.db, "ann", ["agent"])
+    add_user(services.db, "bob", ["agent"])
+    client = await TrioClient.connect(config.socket_path)
+    await client.call("login", username="ann", password=PASSWORD)
+    assert (
+        await client.error(
+            "users.passwd", username="bob", password="hijacked!", old_password=PASSWORD
+        )
+        == "forbidden"
+    )
+    (row,) = _forbidden_rows(config, "ann", "users.passwd")
+    assert row.target == "bob"
+    assert (
+        await client.error("users.passwd", password="new password", old_password="wrong password")
+        == "wrong-password"
+    )
+    assert users.verify_login(services.db, "ann", PASSWORD) is not None
+    assert users.verify_login(services.db, "bob", PASSWORD) is not None
+    await client.aclose()
+
+
+async def test_peer_login_is_admin_and_named_after_the_unix_user(
+    server: ApiServer, config: Config
+) -> None:
+    client = await TrioClient.connect(config.socket_path)
+    session = await client.call("login_peer")
+    assert session["via"] == "peer" and session["roles"] == ["admin"]
+    assert session["username"] == "unix:root"
+    assert "users.add" in session["methods"]
+    assert isinstance(await client.call("users.list"), list)
+    await client.aclose()
+
+
+async def test_role_changes_apply_to_open_sessions(
+    server: ApiServer, config: Config, services: LocalServices
+) -> None:
+    add_user(services.db, "ann", ["agent"])
+    ann = await TrioClient.connect(config.socket_path)
+    await ann.call("login", username="ann", password=PASSWORD)
+    admin = await TrioClient.connect(config.socket_path)
+    await admin.call("login_peer")
+    assert await ann.error("users.list") == "forbidden"
+    await admin.call("users.set_roles", username="ann", roles=["admin"])
+    assert await ann.call("users.list")
+    await admin.call("users.set_roles", username="ann", roles=["qa"])
+    assert await ann.error("users.list") == "forbidden"
+    await ann.aclose()
+    await admin.aclose()
