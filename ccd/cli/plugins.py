@@ -6,4 +6,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    from ccd.ivr.cli import flows_app, prompts_app
+
+    app.add_typer(flows_app, name="flows")
+    app.add_typer(prompts_app, name="prompts")
