@@ -10,3 +10,8 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(flows_app, name="flows")
     app.add_typer(prompts_app, name="prompts")
+
+    from ccd import cli_wfm
+
+    app.add_typer(cli_wfm.wfm_app, name="wfm")
+    app.command("simulate", help=cli_wfm.simulate.__doc__)(cli_wfm.simulate)
