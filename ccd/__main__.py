@@ -1,3 +1,3 @@
-from ccd.cli import main
+from ccd.cli.main import main
 
 main()

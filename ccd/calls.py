@@ -54,10 +54,20 @@ class CallLog:
             self.update(call_id, **fields)
         self.event(call_id, "start", now=now, src=src, dst=dst, channel=channel)
 
-    def event(self, call_id: str, kind: str, *, now: float | None = None, **data: Any) -> None:
+    def event(
+        self,
+        call_id: str,
+        kind: str,
+        data: dict[str, Any] | None = None,
+        *,
+        now: float | None = None,
+        **more: Any,
+    ) -> None:
+        """Append an event; `data` (which may hold any keys, 'kind' too) and `more` are merged."""
+        payload = {**(data or {}), **more}
         self.db.execute(
             "INSERT INTO call_events (call_id, at, kind, data) VALUES (?, ?, ?, ?)",
-            [call_id, iso(now), kind, json.dumps(data, ensure_ascii=False, default=str)],
+            [call_id, iso(now), kind, json.dumps(payload, ensure_ascii=False, default=str)],
         )
 
     def update(self, call_id: str, **fields: Any) -> None:

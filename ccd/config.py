@@ -22,6 +22,8 @@ except ImportError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 from ccd.errors import ConfigError
+from ccd.workorders import settings as workorder_settings
+from ccd.workorders.settings import WorkOrderSettings
 
 
 class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -65,6 +67,7 @@ class ApiConfig(Base):
 
 
 class SipConfig(Base):
+    enabled: bool = True
     listen: str = "127.0.0.1:5060"
     workers: int = 1
     rtp_port_start: int = 20000
@@ -88,6 +91,7 @@ class Config(Base):
     api: ApiConfig = msgspec.field(default_factory=ApiConfig)
     sip: SipConfig = msgspec.field(default_factory=SipConfig)
     ivr: IvrConfig = msgspec.field(default_factory=IvrConfig)
+    workorders: WorkOrderSettings = msgspec.field(default_factory=WorkOrderSettings)
     # Where the file was read from: relative paths are resolved against its folder.
     source: str = ""
 
@@ -113,16 +117,22 @@ class Config(Base):
         return sock if sock.is_absolute() else self.run_dir / sock
 
 
-SECTIONS: dict[str, type[Base]] = {
+SECTIONS: dict[str, type[msgspec.Struct]] = {
     name: hint for name, hint in get_type_hints(Config).items() if name != "source"
 }
 
 
-def _fields(struct: type[Base]) -> tuple[str, ...]:
+def _fields(struct: type[msgspec.Struct]) -> tuple[str, ...]:
     return struct.__struct_fields__
 
 
-def _check_keys(data: dict[str, Any], struct: type[Base], file: str, prefix: str = "") -> None:
+def _is_struct(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, msgspec.Struct)
+
+
+def _check_keys(
+    data: dict[str, Any], struct: type[msgspec.Struct], file: str, prefix: str = ""
+) -> None:
     """Refuse unknown keys before msgspec sees them, suggesting the nearest valid key."""
     valid = [f for f in _fields(struct) if f != "source"]
     hints = get_type_hints(struct)
@@ -135,7 +145,7 @@ def _check_keys(data: dict[str, Any], struct: type[Base], file: str, prefix: str
                 f"{file}: unknown key '{dotted}'{hint}", file=file, key=dotted, suggestion=near
             )
         sub = hints[key]
-        if isinstance(sub, type) and issubclass(sub, Base):
+        if _is_struct(sub):
             if not isinstance(value, dict):
                 raise ConfigError(
                     f"{file}: '{dotted}' must be a table ([{dotted}]), not {type(value).__name__}",
@@ -143,6 +153,10 @@ def _check_keys(data: dict[str, Any], struct: type[Base], file: str, prefix: str
                     key=dotted,
                 )
             _check_keys(value, sub, file, f"{dotted}.")
+        elif getattr(sub, "__origin__", None) is list and _is_struct(sub.__args__[0]):
+            for i, item in enumerate(value if isinstance(value, list) else []):
+                if isinstance(item, dict):
+                    _check_keys(item, sub.__args__[0], file, f"{dotted}[{i}].")
 
 
 def _validate(config: Config, file: str) -> None:
@@ -173,6 +187,10 @@ def _validate(config: Config, file: str) -> None:
     for key in ("requests_per_second", "idle_timeout_s", "login_timeout_s"):
         if getattr(config.api, key) <= 0:
             fail(f"api.{key}", "must be greater than 0")
+    try:
+        workorder_settings.validate(config.workorders)
+    except ConfigError as e:
+        raise ConfigError(f"{file}: {e.message}", file=file, **e.details) from None
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

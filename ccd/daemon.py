@@ -41,6 +41,12 @@ class Daemon:
     started_at: float = field(default_factory=time.time)
     broker: Any = None
     reload_hooks: list[ReloadHook] = field(default_factory=list)
+    # Set by the services as they start (None until then, or when a service is disabled).
+    call_log: Any = None
+    workorders: Any = None
+    telephony: Any = None
+    sip: Any = None
+    acd: Any = None
     status_sources: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
     version: str = ccd.__version__
     connection_count: Callable[[], int] = lambda: 0
@@ -135,7 +141,7 @@ async def serve(
             with trio.CancelScope() as scope:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(_signals, daemon, scope, notifier)
-                    for start in _extra_services():
+                    for start in _extra_services(config):
                         await nursery.start(start, daemon)
                     server = await nursery.start(serve_api, config, daemon)
                     daemon.connection_count = getattr(server, "connection_count", lambda: 0)
@@ -153,6 +159,9 @@ async def serve(
             log.info("stopped")
 
 
-def _extra_services() -> list[Callable[..., Awaitable[None]]]:
-    """Services that later issues add (SIP driver, ACD, scheduler); each `start(daemon)`."""
-    return []
+def _extra_services(config: configuration.Config) -> list[Callable[..., Awaitable[None]]]:
+    """The domain services, in start order; each is `start(daemon, *, task_status)`."""
+    from ccd.workorders import daemon as workorders
+
+    services: list[Callable[..., Awaitable[None]]] = [workorders.serve]
+    return services

@@ -138,6 +138,7 @@ def generate(
                 for name in counts:
                     counts[name] += len(getattr(rows, name))
             _insert_users(db, stamp, [h.result() for h in hashes])
+            _insert_department_staff(db)
             outages = outage_rows(random.Random(seed + 1), now_ts)
             db.conn.executemany(
                 "INSERT INTO outages (id, utility, district_code, area, area_en, kind, cause, "
@@ -158,8 +159,26 @@ def generate(
                 "INSERT OR REPLACE INTO settings (key, value) VALUES ('demo', ?)",
                 [json.dumps(summary, ensure_ascii=False)],
             )
+    from ccd.kb import starter
+
+    summary["kb_articles"] = starter.load(db, now=now_ts).added
     summary["seconds"] = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _insert_department_staff(db: sqlite_utils.Database) -> None:
+    """Heads and members of the back-office departments (only where the schema has them)."""
+    if not db["department_members"].exists():
+        return
+    for department, (head, members) in staff.DEPARTMENT_STAFF.items():
+        db.conn.execute(
+            "UPDATE departments SET head_username = ? WHERE code = ?", [head, department]
+        )
+        db.conn.executemany(
+            "INSERT INTO department_members (department, user_id) "
+            "SELECT ?, id FROM users WHERE username = ?",
+            [(department, member) for member in members],
+        )
 
 
 def _insert_reference(db: sqlite_utils.Database) -> None:

@@ -149,6 +149,14 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 # Appended to any message whose details carry a non-empty `did_you_mean` list.
+def register(table: Mapping[str, dict[str, str]]) -> None:
+    """Add a feature's error messages (its own catalogue) so replies render them too."""
+    for code, texts in table.items():
+        if code in MESSAGES and MESSAGES[code] != texts:
+            raise ValueError(f"error code {code!r} is declared twice with different texts")
+        MESSAGES[code] = texts
+
+
 DID_YOU_MEAN = {"zh": "；是否要用“{names}”？", "en": "; did you mean '{names}'?"}
 
 LANGUAGES = ("zh", "en")

@@ -15,3 +15,7 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(cli_wfm.wfm_app, name="wfm")
     app.command("simulate", help=cli_wfm.simulate.__doc__)(cli_wfm.simulate)
+
+    from ccd import cli_wo
+
+    cli_wo.register(app)

@@ -114,22 +114,25 @@ class Engine:
         self.flow = flow
 
     async def run(self, channel: Channel, *, call_id: str = "", on_event: OnEvent | None = None,
-                  answer: bool = True, lang: str | None = None) -> w.Summary:
+                  answer: bool = True, lang: str | None = None,
+                  services: Services | None = None) -> w.Summary:
         """Walk one call from the flow's start to its end; returns what the call record needs.
 
         call_id: names recordings and is the `$call_id` variable; on_event: receives every call
-        event (kind, data); answer: answer the leg first; lang: start in this language.
+        event (kind, data); answer: answer the leg first; lang: start in this language;
+        services: this call's own Services (e.g. bound to its call id) instead of the engine's.
         When the line fails (`DriverFault`), the summary has disposition 'failed' and ended_by
         'driver'; trio cancellation (daemon shutdown) propagates as usual.
         """
-        call = _Call(self, self.flow, channel, call_id, on_event)
+        call = _Call(self, self.flow, channel, call_id, on_event, services or self.services)
         return await call.run(answer, lang)
 
 
 class _Call:
     def __init__(self, engine: Engine, flow: Flow, channel: Channel, call_id: str,
-                 on_event: OnEvent | None) -> None:
+                 on_event: OnEvent | None, services: Services) -> None:
         self.engine = engine
+        self.services = services
         self.channel = channel
         self.call_id = call_id
         self.on_event = on_event
@@ -205,7 +208,7 @@ class _Call:
             if isinstance(action, a.Record):
                 return await self.record(action)
             if isinstance(action, a.Enqueue):
-                return a.Queued(await self.engine.services.enqueue(self.channel, action.queue,
+                return a.Queued(await self.services.enqueue(self.channel, action.queue,
                                                                    action.priority))
             if isinstance(action, a.Transfer):
                 return await self.transfer(action)
@@ -214,7 +217,7 @@ class _Call:
         return await self.ask_services(action)
 
     async def ask_services(self, action: a.Action) -> a.Event:
-        services = self.engine.services
+        services = self.services
         caller = self.channel.caller
         # A failing data source or work-order service must not drop the caller: the failure
         # goes to the walker, which takes the flow's error path and logs the reason.

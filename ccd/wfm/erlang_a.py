@@ -108,6 +108,8 @@ def served_within(ch: ErlangAChain, target_s: float) -> float:
     stay = [1.0 - (r + theta) / big for r in advance]
     step = [r / big for r in advance]
     lt = big * target_s
+    if lt <= 0.0:  # a target so small it underflows: nobody is served within it
+        return 0.0
     served = 0.0  # mass absorbed into 'served' after m uniformized steps
     result = 0.0
     m = 0

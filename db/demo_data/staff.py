@@ -40,7 +40,19 @@ USERS: list[tuple[str, str, str | None, tuple[str, ...], dict[str, int], str]] =
     ("agent1008", "黄丽", "1008", ("agent",), {"billing": 7, "power": 6}, "zh"),
     ("agent1009", "周杰", "1009", ("agent",), {"power": 8, "water": 3}, "zh"),
     ("agent1010", "吴敏", "1010", ("agent",), {"gas": 8, "water": 5}, "zh"),
+    # back office: they work dispatched work orders through `ccd wo` or the API
+    ("crew1", "钱师傅", None, ("agent",), {}, "zh"),
+    ("bill1", "孙会计", None, ("agent",), {}, "zh"),
+    ("district1", "何所长", None, ("agent",), {}, "zh"),
 ]
+
+# department code → (head, members): who accepts, works and reports back on dispatched orders.
+DEPARTMENT_STAFF: dict[str, tuple[str, tuple[str, ...]]] = {
+    "repair": ("crew1", ("crew1",)),
+    "billing": ("bill1", ("bill1",)),
+    "district": ("district1", ("district1",)),
+    "service": ("lead1", ("lead1", "lead2")),
+}
 
 # Stations: seat01..seat12, softphones on loopback, one SIP port each from 5070 up.
 STATION_COUNT = 12

@@ -7,4 +7,7 @@ from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("ccd")
 
-from db.migrations import m0001_foundation  # noqa: E402,F401
+from db.migrations import (
+    m0001_foundation,  # noqa: E402,F401
+    m0002_workorders,  # noqa: E402,F401
+)

@@ -26,6 +26,7 @@ from db import connect, users
 from tests.api.conftest import PASSWORD, LocalServices, TrioClient, add_user
 
 ADMIN = frozenset({"admin"})
+HOTLINE = frozenset({"agent", "teamlead", "admin"})
 EXPECTED: dict[str, frozenset[str]] = {
     "hello": frozenset({PUBLIC}),
     "ping": frozenset({PUBLIC}),
@@ -42,6 +43,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "users.disable": ADMIN,
     "users.set_roles": ADMIN,
     "audit.list": ADMIN,
+    # work orders, knowledge base and customer history (ccd/api_methods_wo.py)
+    **{m: ANY_ROLE for m in ("wo.get", "wo.list", "wo.overdue", "wo.departments", "kb.search",
+                             "kb.get", "customer.history")},
+    **{m: HOTLINE for m in ("wo.create", "wo.dispatch", "wo.accept", "wo.feedback", "wo.pause",
+                            "wo.resume", "wo.request_close", "wo.close", "wo.send_back",
+                            "wo.cancel")},
 }
 
 _serial = itertools.count()
@@ -57,6 +64,17 @@ def _fresh_login(services: LocalServices, caller: str) -> dict[str, Any]:
     name = f"fresh-{next(_serial)}"
     add_user(services.db, name, ["qa"])
     return {"username": name, "password": PASSWORD}
+
+
+def _work_order(services: LocalServices, caller: str) -> str:
+    from ccd.workorders.service import WorkOrders
+
+    return str(WorkOrders(services.db).create(type="enquiry", created_by="test")["number"])
+
+
+def _wo_note(services: LocalServices, caller: str) -> dict[str, Any]:
+    return {"number": _work_order(services, caller), "note": "说明"}
+
 
 
 # Valid params for each method, given the services and the caller's user name ("" anonymous).
@@ -84,11 +102,29 @@ PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
     "users.disable": lambda s, caller: {"username": _target(s, caller)},
     "users.set_roles": lambda s, caller: {"username": _target(s, caller), "roles": ["qa"]},
     "audit.list": lambda s, caller: {"limit": 5},
+    "wo.create": lambda s, caller: {"type": "enquiry", "description": "水压低"},
+    "wo.get": lambda s, caller: {"number": _work_order(s, caller)},
+    "wo.list": lambda s, caller: {},
+    "wo.overdue": lambda s, caller: {},
+    "wo.departments": lambda s, caller: {},
+    "wo.dispatch": lambda s, caller: {
+        "number": _work_order(s, caller), "department": "billing", "note": ""},
+    **{m: _wo_note for m in ("wo.accept", "wo.feedback", "wo.pause", "wo.resume",
+                             "wo.request_close", "wo.close", "wo.send_back", "wo.cancel")},
+    "kb.search": lambda s, caller: {"query": "停水"},
+    "kb.get": lambda s, caller: {"id": 1},
+    "customer.history": lambda s, caller: {"phone": "13800000001"},
 }
 # Allowed, but refused for another reason when the connection is already logged in.
 LOGGED_IN_REFUSALS = {"login": "already-logged-in", "login_peer": "already-logged-in"}
 # Allowed calls that may end in one of these domain errors with the PARAMS above.
-ALLOWED_MAY_FAIL: dict[str, set[str]] = {}
+ALLOWED_MAY_FAIL: dict[str, set[str]] = {
+    **{m: {"wo-illegal-transition", "wo-not-your-department", "wo-note-required",
+           "wo-department-required"}
+       for m in ("wo.accept", "wo.feedback", "wo.pause", "wo.resume", "wo.request_close",
+                 "wo.close", "wo.send_back", "wo.cancel")},
+    "kb.get": {"kb-no-such-article"},
+}
 
 
 def test_declared_roles_are_the_intended_ones() -> None:

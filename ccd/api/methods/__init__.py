@@ -4,4 +4,8 @@ A later feature adds its module here (e.g. `from ccd.api.methods import queues`)
 methods with `@method(name, roles=..., params=...)` (see ccd/api/registry.py).
 """
 
+from ccd import api_methods_wo
 from ccd.api.methods import session, status, users  # noqa: F401
+from ccd.api.registry import REGISTRY
+
+api_methods_wo.register(REGISTRY)
