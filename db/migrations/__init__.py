@@ -2,12 +2,11 @@
 
 Import order is apply order. Never edit an applied migration: add the next number.
 """
+# ruff: noqa: E402, F401, I001 — the steps import MIGRATIONS, so they come after it, in order.
 
 from sqlite_utils import Migrations
 
 MIGRATIONS = Migrations("ccd")
 
-from db.migrations import (
-    m0001_foundation,  # noqa: E402,F401
-    m0002_workorders,  # noqa: E402,F401
-)
+from db.migrations import m0001_foundation
+from db.migrations import m0002_workorders
