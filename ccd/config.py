@@ -21,6 +21,8 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from ccd.acd import settings as acd_settings
+from ccd.acd.settings import AcdSettings
 from ccd.errors import ConfigError
 from ccd.workorders import settings as workorder_settings
 from ccd.workorders.settings import WorkOrderSettings
@@ -91,6 +93,7 @@ class Config(Base):
     api: ApiConfig = msgspec.field(default_factory=ApiConfig)
     sip: SipConfig = msgspec.field(default_factory=SipConfig)
     ivr: IvrConfig = msgspec.field(default_factory=IvrConfig)
+    acd: AcdSettings = msgspec.field(default_factory=AcdSettings)
     workorders: WorkOrderSettings = msgspec.field(default_factory=WorkOrderSettings)
     # Where the file was read from: relative paths are resolved against its folder.
     source: str = ""
@@ -188,6 +191,7 @@ def _validate(config: Config, file: str) -> None:
         if getattr(config.api, key) <= 0:
             fail(f"api.{key}", "must be greater than 0")
     try:
+        acd_settings.check(config.acd)
         workorder_settings.validate(config.workorders)
     except ConfigError as e:
         raise ConfigError(f"{file}: {e.message}", file=file, **e.details) from None

@@ -164,4 +164,8 @@ def _extra_services(config: configuration.Config) -> list[Callable[..., Awaitabl
     from ccd.workorders import daemon as workorders
 
     services: list[Callable[..., Awaitable[None]]] = [workorders.serve]
+    if config.sip.enabled:
+        from ccd.telephony import service as telephony
+
+        services.append(telephony.serve)
     return services

@@ -53,7 +53,12 @@ class DaemonProcess:
             self.args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, env=self.env,
         )
-        self.wait_for_line(READY_MARK, timeout)
+        try:
+            self.wait_for_line(READY_MARK, timeout)
+        except BaseException:
+            self.proc.kill()  # never leave a half-started daemon behind a failed test
+            self.proc.wait()
+            raise
         return self
 
     def wait_for_line(self, needle: str, timeout: float) -> str:

@@ -19,3 +19,15 @@ def register(app: typer.Typer) -> None:
     from ccd import cli_wo
 
     cli_wo.register(app)
+
+    from ccd import cli_acd
+
+    app.add_typer(cli_acd.queues_app, name="queues")
+    app.add_typer(cli_acd.stations_app, name="stations")
+    app.add_typer(cli_acd.agent_cli_app, name="agent-cli")
+
+    from ccd import cli_calls, cli_phone
+
+    app.add_typer(cli_calls.app, name="calls")
+
+    app.command("phone", help=cli_phone.phone.__doc__)(cli_phone.phone)

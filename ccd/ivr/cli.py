@@ -81,6 +81,22 @@ def validate(
         raise typer.Exit(code=1)
 
 
+@flows_app.command("reload")
+def reload(ctx: typer.Context) -> None:
+    """Make the running daemon load the flow again, without a restart (calls in progress keep
+    theirs). A flow with faults is refused and the running one stays.
+
+    Examples:
+
+      ccd --config demo-site/ccd.toml flows reload
+    """
+    from ccd.cli.context import connect
+
+    with connect(ctx) as client:
+        result = client.call("flows.reload")
+    typer.echo(f"flow reloaded: {result.get('flow')}")
+
+
 @prompts_app.command("build")
 def build(
     ctx: typer.Context,

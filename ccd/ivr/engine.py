@@ -263,6 +263,7 @@ class _Call:
         folder = self.engine.recordings_dir
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{_safe(self.call_id)}-{self.recordings}-{_safe(action.node)}.wav"
+        await self.emit("record_start", {"node": action.node, "path": str(path)})
         try:
             done = await self.channel.record(path, action.max_seconds, action.silence_seconds,
                                              action.stop_digits)

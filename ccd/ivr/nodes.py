@@ -237,9 +237,12 @@ class Queue(Node, kw_only=True):
     timeout: float = 30.0
     failed: PromptList = []
     on_fail: str
+    # Where a waiting caller who pressed the ACD's self-service key goes ('': on_fail).
+    on_leave: str = ""
 
     def edges(self) -> list[Edge]:
-        return [("on_fail", self.on_fail, _no())]
+        return [("on_fail", self.on_fail, _no())] + (
+            [("on_leave", self.on_leave, _no())] if self.on_leave else [])
 
     def prompt_lists(self) -> list[tuple[str, PromptList]]:
         return [("prompts", self.prompts), ("failed", self.failed)]

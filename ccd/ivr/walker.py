@@ -430,6 +430,8 @@ class Walker:
                             "outcome": event.outcome})
         if event.outcome == "connected":
             return Finish("queued", hangup=False)
+        if event.outcome == "left":  # back to self-service from the queue
+            return node.on_leave or node.on_fail
         uri = str(self._value(node.fallback) or "") if node.fallback else ""
         if event.outcome == "unavailable" and uri:
             if (yield from self._transfer(uri, str(self.vars["caller"]), node.timeout)):

@@ -43,12 +43,29 @@ EXPECTED: dict[str, frozenset[str]] = {
     "users.disable": ADMIN,
     "users.set_roles": ADMIN,
     "audit.list": ADMIN,
+    # call records and telephony (ccd/api/methods/calls.py)
+    "calls.list": frozenset({"teamlead", "qa", "admin"}),
+    "calls.show": frozenset({"teamlead", "qa", "admin"}),
+    "telephony.stats": ADMIN,
+    "flows.reload": ADMIN,
     # work orders, knowledge base and customer history (ccd/api_methods_wo.py)
     **{m: ANY_ROLE for m in ("wo.get", "wo.list", "wo.overdue", "wo.departments", "kb.search",
                              "kb.get", "customer.history")},
     **{m: HOTLINE for m in ("wo.create", "wo.dispatch", "wo.accept", "wo.feedback", "wo.pause",
                             "wo.resume", "wo.request_close", "wo.close", "wo.send_back",
                             "wo.cancel")},
+    # the ACD: agents, team leads, queues and stations (ccd/api/methods/agent.py,
+    # supervisor.py, queues.py)
+    **{m: frozenset({"agent"}) for m in (
+        "agent.login", "agent.logout", "agent.ready", "agent.not_ready", "agent.state",
+        "agent.answer", "agent.hangup", "agent.hold", "agent.unhold", "agent.transfer",
+        "agent.consult_end", "agent.conference", "agent.dial", "agent.wrap_up")},
+    **{m: frozenset({"teamlead", "admin"}) for m in (
+        "acd.snapshot", "supervisor.listen", "supervisor.whisper", "supervisor.barge",
+        "supervisor.stop", "supervisor.force_state", "queues.list")},
+    **{m: ADMIN for m in ("queues.add", "queues.set", "queues.remove", "stations.add",
+                          "stations.remove")},
+    "stations.list": frozenset({"agent", "teamlead", "admin"}),
 }
 
 _serial = itertools.count()
@@ -74,6 +91,30 @@ def _work_order(services: LocalServices, caller: str) -> str:
 
 def _wo_note(services: LocalServices, caller: str) -> dict[str, Any]:
     return {"number": _work_order(services, caller), "note": "说明"}
+
+
+def _call(services: LocalServices, caller: str) -> str:
+    call_id = f"call-{next(_serial)}"
+    services.db.execute("INSERT INTO calls (id, start) VALUES (?, '2026-01-01T00:00:00.000Z')",
+                        [call_id])
+    return call_id
+
+
+def _queue(services: LocalServices) -> str:
+    from ccd.acd import tables
+    from ccd.acd.settings import AcdSettings, QueueSettings
+
+    name = f"q{next(_serial)}"
+    tables.add_queue(services.db, name, QueueSettings(skills={"water": 1}), AcdSettings())
+    return name
+
+
+def _station(services: LocalServices) -> str:
+    from ccd.acd import tables
+
+    name = f"seat{next(_serial)}"
+    tables.add_station(services.db, name, "sip:desk@10.0.0.1")
+    return name
 
 
 
@@ -102,6 +143,10 @@ PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
     "users.disable": lambda s, caller: {"username": _target(s, caller)},
     "users.set_roles": lambda s, caller: {"username": _target(s, caller), "roles": ["qa"]},
     "audit.list": lambda s, caller: {"limit": 5},
+    "calls.list": lambda s, caller: {"limit": 5},
+    "calls.show": lambda s, caller: {"id": _call(s, caller)},
+    "telephony.stats": lambda s, caller: {},
+    "flows.reload": lambda s, caller: {},
     "wo.create": lambda s, caller: {"type": "enquiry", "description": "水压低"},
     "wo.get": lambda s, caller: {"number": _work_order(s, caller)},
     "wo.list": lambda s, caller: {},
@@ -114,16 +159,43 @@ PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
     "kb.search": lambda s, caller: {"query": "停水"},
     "kb.get": lambda s, caller: {"id": 1},
     "customer.history": lambda s, caller: {"phone": "13800000001"},
+    "agent.login": lambda s, caller: {"station": "seat01"},
+    **{m: lambda s, caller: {} for m in (
+        "agent.logout", "agent.ready", "agent.state", "agent.answer", "agent.hangup",
+        "agent.hold", "agent.unhold", "agent.consult_end", "agent.conference", "acd.snapshot",
+        "supervisor.stop", "queues.list", "stations.list")},
+    "agent.not_ready": lambda s, caller: {"reason": "lunch"},
+    "agent.transfer": lambda s, caller: {"target": "billing"},
+    "agent.dial": lambda s, caller: {"number": "95598"},
+    "agent.wrap_up": lambda s, caller: {"code": "enquiry", "note": "已答复"},
+    **{m: lambda s, caller: {"agent": "agent1001", "uri": "sip:lead@127.0.0.1"} for m in (
+        "supervisor.listen", "supervisor.whisper", "supervisor.barge")},
+    "supervisor.force_state": lambda s, caller: {"agent": "agent1001", "state": "ready"},
+    "queues.add": lambda s, caller: {"name": f"q{next(_serial)}", "skills": {"water": 1}},
+    "queues.set": lambda s, caller: {"name": _queue(s), "wrap_up_s": 10},
+    "queues.remove": lambda s, caller: {"name": _queue(s)},
+    "stations.add": lambda s, caller: {"name": f"seat{next(_serial)}", "uri": "sip:d@10.0.0.1"},
+    "stations.remove": lambda s, caller: {"name": _station(s)},
 }
 # Allowed, but refused for another reason when the connection is already logged in.
 LOGGED_IN_REFUSALS = {"login": "already-logged-in", "login_peer": "already-logged-in"}
 # Allowed calls that may end in one of these domain errors with the PARAMS above.
 ALLOWED_MAY_FAIL: dict[str, set[str]] = {
+    "telephony.stats": {"telephony-off"},  # the test services run no SIP driver
+    "flows.reload": {"reload-unsupported"},
     **{m: {"wo-illegal-transition", "wo-not-your-department", "wo-note-required",
            "wo-department-required"}
        for m in ("wo.accept", "wo.feedback", "wo.pause", "wo.resume", "wo.request_close",
                  "wo.close", "wo.send_back", "wo.cancel")},
     "kb.get": {"kb-no-such-article"},
+    # LocalServices runs no ACD: its live methods answer `acd-not-running` (tests/acd_runtime
+    # checks them with one).
+    **{m: {"acd-not-running"} for m in (
+        "agent.login", "agent.logout", "agent.ready", "agent.not_ready", "agent.state",
+        "agent.answer", "agent.hangup", "agent.hold", "agent.unhold", "agent.transfer",
+        "agent.consult_end", "agent.conference", "agent.dial", "agent.wrap_up", "acd.snapshot",
+        "supervisor.listen", "supervisor.whisper", "supervisor.barge", "supervisor.stop",
+        "supervisor.force_state")},
 }
 
 

@@ -430,3 +430,11 @@ def test_a_looping_flow_is_stopped(tmp_path: Path) -> None:
     assert actions[-2] == Play(("common/system_error",), "zh", barge_in=False)
     assert actions[-1] == Finish("error")
     assert walker.path == ["hours", "again", "hours", "again", "hours", "again"]
+
+
+def test_leaving_the_queue_for_self_service_goes_back_to_the_menu() -> None:
+    walker = Walker(UTILITY, caller=CALLER)
+    to_menu(walker)
+    actions = drive(walker, Collected("0"), Played(), Queued("left"))
+    assert actions[-1] == Play(("menu/main", "menu/language"), "zh")
+    assert walker.path[-1] == "main"

@@ -1,0 +1,177 @@
+"""`ccd queues`, `ccd stations` and `ccd agent-cli` with typer's CliRunner: offline on the
+database, and online through a daemon-like server (API + ACD runtime in a thread, holding the
+database lock as `ccd run` does)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trio
+import typer
+from typer.testing import CliRunner
+
+from ccd.acd.settings import AcdSettings
+from ccd.api.server import serve_api
+from ccd.cli.main import main_options
+from ccd.cli_acd import agent_cli_app, queues_app, stations_app
+from ccd.config import Config, load
+from ccd.lock import DatabaseLock
+from tests.acd_runtime.conftest import AcdServices, rows, seed, start_runtime
+from tests.api.conftest import PASSWORD
+
+app = typer.Typer()
+app.callback()(main_options)
+app.add_typer(queues_app, name="queues")
+app.add_typer(stations_app, name="stations")
+app.add_typer(agent_cli_app, name="agent-cli")
+runner = CliRunner()
+
+
+@pytest.fixture
+def site_config(tmp_path: Path) -> Config:
+    path = tmp_path / "ccd.toml"
+    path.write_text(
+        f'[paths]\ndata_dir = "{tmp_path}"\ndatabase = "{tmp_path}/ccd.sqlite3"\n'
+        f'run_dir = "{tmp_path}/run"\nprompts = "{tmp_path}/prompts"\n'
+        f'recordings = "{tmp_path}/recordings"\n'
+    )
+    config = load(path)
+    services = AcdServices(config)
+    seed(services.db, AcdSettings())
+    services.db.close()
+    return config
+
+
+def ccd(config: Config, *args: str, input: str | None = None, **env: str):
+    return runner.invoke(app, ["--config", config.source, *args], input=input, env=env)
+
+
+def test_queues_and_stations_offline_on_the_database(site_config: Config) -> None:
+    added = ccd(site_config, "queues", "add", "gas", "--skill", "gas=3", "--wrap-up", "15",
+                "--strategy", "best_skill", "--overflow", "30:queue:water",
+                "--overflow", "60:skills:water=5,billing=2", "--name", "燃气业务")
+    assert added.exit_code == 0, added.output
+    assert "已添加队列 gas" in added.output
+    listed = ccd(site_config, "queues", "list", "--json")
+    gas = next(q for q in json.loads(listed.output) if q["name"] == "gas")
+    assert (gas["display_name"], gas["strategy"], gas["wrap_up_s"]) == ("燃气业务", "best_skill",
+                                                                         15.0)
+    assert gas["overflow"] == [{"after_s": 30.0, "to_queue": "water"},
+                               {"after_s": 60.0, "add_skills": {"water": 5, "billing": 2}}]
+    text = ccd(site_config, "queues", "list").output
+    assert "gas" in text and "best_skill" in text and "30s->water" in text
+
+    changed = ccd(site_config, "queues", "set", "gas", "--wrap-up", "45", "--overflow", "none")
+    assert changed.exit_code == 0, changed.output
+    gas = next(q for q in json.loads(ccd(site_config, "queues", "list", "--json").output)
+               if q["name"] == "gas")
+    assert gas["wrap_up_s"] == 45 and gas["overflow"] == []
+
+    bad = ccd(site_config, "queues", "add", "x", "--overflow", "soon:queue:water")
+    assert bad.exit_code == 1 and "--overflow" in bad.output
+    unknown = ccd(site_config, "queues", "add", "y", "--overflow", "5:queue:nowhere")
+    assert unknown.exit_code == 1 and "nowhere" in unknown.output
+    assert ccd(site_config, "queues", "remove", "gas").exit_code == 0
+    assert ccd(site_config, "queues", "remove", "gas").exit_code == 1
+
+    assert ccd(site_config, "stations", "add", "seat13", "sip:agent1013@10.0.0.33",
+               "--description", "二楼").exit_code == 0
+    listed = ccd(site_config, "stations", "list").output
+    assert "seat13" in listed and "sip:agent1013@10.0.0.33" in listed
+    refused = ccd(site_config, "stations", "add", "seat14", "http://x")
+    assert refused.exit_code == 1
+    assert ccd(site_config, "stations", "remove", "seat13").exit_code == 0
+    from db import open_database
+
+    db = open_database(site_config.database_path)
+    actions = [r["action"] for r in rows(db, "SELECT action FROM audit_log ORDER BY id")]
+    db.close()
+    assert actions == ["queues.add", "queues.set", "queues.remove", "stations.add",
+                       "stations.remove"]
+
+
+class Daemonish:
+    """The API server and the ACD runtime in their own thread and trio run, holding the lock."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.services: AcdServices | None = None
+        self._ready = threading.Event()
+        self._stop: trio.lowlevel.TrioToken | None = None
+        self._scope: trio.CancelScope | None = None
+        self._thread = threading.Thread(target=lambda: trio.run(self._main), daemon=True)
+
+    async def _main(self) -> None:
+        self._stop = trio.lowlevel.current_trio_token()
+        with DatabaseLock(self.config.database_path), trio.CancelScope() as scope:
+            self._scope = scope
+            self.services = AcdServices(self.config)
+            async with trio.open_nursery() as nursery:
+                await start_runtime(nursery, self.services, AcdSettings(wrap_up_s=0),
+                                    tmp_path=Path(self.config.paths.data_dir))
+                await nursery.start(serve_api, self.config, self.services)
+                self._ready.set()
+        self.services.db.close()
+
+    def __enter__(self) -> Daemonish:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._scope is not None and self._stop is not None
+        trio.from_thread.run_sync(self._scope.cancel, trio_token=self._stop)
+        self._thread.join(10)
+
+
+@pytest.fixture
+def daemon(site_config: Config) -> Iterator[Daemonish]:
+    with Daemonish(site_config) as d:
+        yield d
+
+
+def test_queue_added_through_the_daemon_is_live_at_once(
+    site_config: Config, daemon: Daemonish
+) -> None:
+    added = ccd(site_config, "queues", "add", "gas", "--skill", "gas=1")
+    assert added.exit_code == 0, added.output
+    assert daemon.services is not None and daemon.services.acd is not None
+    assert "gas" in daemon.services.acd.acd.queue_names()
+    changed = ccd(site_config, "queues", "set", "gas", "--wrap-up", "5")
+    assert "重启后生效" in changed.output  # a changed queue applies after a restart
+
+
+def test_agent_cli_logs_in_goes_ready_and_not_ready(
+    site_config: Config, daemon: Daemonish
+) -> None:
+    script = "state\nready\nnotready lunch\nhold\nbogus\nlogout\nquit\n"
+    result = ccd(site_config, "agent-cli", "--user", "agent1001", "--station", "seat01",
+                 input=script, CCD_PASSWORD=PASSWORD)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if not line.startswith("*")]
+    assert lines == [
+        "not_ready:login @seat01",
+        "not_ready:login @seat01",
+        "ready @seat01",
+        "not_ready:lunch @seat01",
+        "! bad-agent-transition: 当前状态（not_ready）下不能执行“call-control”",
+        "未知命令：bogus（help 查看帮助）",
+        "logged_out",
+    ]
+    pushed = [line for line in result.output.splitlines() if line.startswith("* state")]
+    assert pushed[:3] == ["* state not_ready:login", "* state ready", "* state not_ready:lunch"]
+    from db import connect
+
+    db = connect(site_config.database_path)
+    states = [r["state"] for r in rows(db, "SELECT state FROM agent_state_log WHERE agent = "
+                                           "'agent1001' ORDER BY id")]
+    db.close()
+    assert states == ["not_ready", "ready", "not_ready", "logged_out"]
+
+    wrong = ccd(site_config, "agent-cli", "--user", "agent1001", input="quit\n",
+                CCD_PASSWORD="wrong password")
+    assert wrong.exit_code == 1
