@@ -79,6 +79,11 @@ class SipConfig(Base):
     legs_reserved_per_call: int = 2
     allowed_peers: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
     public_address: str = ""
+    registrar: str = ""
+    username: str = ""
+    password: str = ""
+    realm: str = "*"
+    register_expires_s: int = 300
 
 
 class IvrConfig(Base):
@@ -182,6 +187,11 @@ def _validate(config: Config, file: str) -> None:
             f"{config.sip.max_new_calls_per_second} at most {budget} calls fit one worker's "
             "64 media sockets",
         )
+    if config.sip.registrar and not config.sip.registrar.startswith(("sip:", "sips:")):
+        fail("sip.registrar", f"must be a SIP URI such as sip:provider.example, got "
+             f"{config.sip.registrar!r}")
+    if config.sip.registrar and not config.sip.username:
+        fail("sip.username", "is needed to register with sip.registrar")
     if config.sip.rtp_ports_per_worker < 4 * config.sip.max_calls_per_worker:
         fail("sip.rtp_ports_per_worker", "must be at least 4 per call (RTP and RTCP, and reuse)")
     for key in ("max_connections", "max_line_bytes", "burst"):

@@ -121,3 +121,16 @@ def test_ccd_config_environment_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("CCD_CONFIG", str(tmp_path / "missing.toml"))
     with pytest.raises(ConfigError, match="missing.toml: no such config file"):
         config.load()
+
+
+def test_registration_settings_are_checked(tmp_path):
+    with pytest.raises(ConfigError, match=r"'sip.registrar' must be a SIP URI"):
+        config.load(write(tmp_path, '[sip]\nregistrar = "provider.example"\nusername = "u"\n'))
+    with pytest.raises(ConfigError, match=r"'sip.username' is needed"):
+        config.load(write(tmp_path, '[sip]\nregistrar = "sip:provider.example"\n'))
+    cfg = config.load(write(tmp_path, '[sip]\nregistrar = "sip:p.example"\nusername = "8675"\n'))
+    from ccd.telephony.service import make_driver
+
+    driver = make_driver(cfg)
+    assert driver.registration is not None
+    assert (driver.registration.registrar, driver.registration.user) == ("sip:p.example", "8675")

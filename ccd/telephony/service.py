@@ -24,7 +24,7 @@ from ccd.ivr.flow import validate_flow
 from ccd.ivr.prompts import PromptStore
 from ccd.telephony.ivr_services import DaemonIvrServices
 from hw.base import Channel
-from hw.sip import SipChannel, SipDriver
+from hw.sip import SipChannel, SipDriver, SipRegistration
 from hw.sipworker.channel import LOST_REASON
 
 log = logging.getLogger("ccd.telephony")
@@ -59,6 +59,13 @@ def make_driver(config: Config, on_leg_lost: Any = None) -> SipDriver:
         max_cps=config.sip.max_new_calls_per_second,
         extra_legs=config.sip.legs_reserved_per_call,
         allowed_peers=config.sip.allowed_peers,
+        registration=SipRegistration(
+            registrar=config.sip.registrar,
+            user=config.sip.username,
+            password=config.sip.password,
+            realm=config.sip.realm,
+            expires=config.sip.register_expires_s,
+        ) if config.sip.registrar else None,
         log_level=config.log.level,
         log_dir=config.run_dir,
         on_leg_lost=on_leg_lost,
