@@ -9,7 +9,7 @@ SITE   ?= demo-site
 # Debian packages the daemon, its tests and benchmarks use; installed when run as root.
 DEBS   := espeak-ng sox sip-tester tmux kamailio systemd
 
-.PHONY: demo test deps venv lint bench clean
+.PHONY: demo test deps venv lint bench bench-api bench-acd bench-history bench-sip clean
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -40,10 +40,27 @@ test: deps venv
 
 demo: deps venv
 	@[ -f $(SITE)/ccd.toml ] || $(BIN)/ccd init --dir $(SITE) --demo
+	$(BIN)/ccd --config $(SITE)/ccd.toml prompts build
 	exec $(BIN)/ccd --config $(SITE)/ccd.toml run
 
-bench: venv
-	@for b in bench/*/run.sh; do [ -x $$b ] && echo "== $$b" && $$b; done; true
+# Benchmarks print figures (and write JSON to bench/out/); they never pass or fail on speed.
+bench: bench-api bench-acd bench-history bench-sip
+
+bench-api: venv
+	$(BIN)/python bench/api_bench.py
+
+bench-acd: venv
+	$(BIN)/python bench/acd/bench_routing.py
+	$(BIN)/python bench/acd/bench_simulate.py
+
+# Full size is 1 million customers and 10 million calls (about 3 GB, a few minutes to build).
+HISTORY_ARGS ?= --customers 1000000 --calls 10000000
+bench-history: venv
+	$(BIN)/python bench/history/run.py $(HISTORY_ARGS)
+
+SIP_ARGS ?= --workers 1
+bench-sip: deps venv
+	$(BIN)/python bench/sip/ramp.py $(SIP_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SITE) var .pytest_cache .mypy_cache .ruff_cache
