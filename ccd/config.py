@@ -24,6 +24,8 @@ except ImportError:  # Python 3.10
 from ccd.acd import settings as acd_settings
 from ccd.acd.settings import AcdSettings
 from ccd.errors import ConfigError
+from ccd.reports import settings as wallboard_settings
+from ccd.reports.settings import WallboardSettings
 from ccd.workorders import settings as workorder_settings
 from ccd.workorders.settings import WorkOrderSettings
 
@@ -100,6 +102,7 @@ class Config(Base):
     ivr: IvrConfig = msgspec.field(default_factory=IvrConfig)
     acd: AcdSettings = msgspec.field(default_factory=AcdSettings)
     workorders: WorkOrderSettings = msgspec.field(default_factory=WorkOrderSettings)
+    wallboard: WallboardSettings = msgspec.field(default_factory=WallboardSettings)
     # Where the file was read from: relative paths are resolved against its folder.
     source: str = ""
 
@@ -203,6 +206,7 @@ def _validate(config: Config, file: str) -> None:
     try:
         acd_settings.check(config.acd)
         workorder_settings.validate(config.workorders)
+        wallboard_settings.validate(config.wallboard)
     except ConfigError as e:
         raise ConfigError(f"{file}: {e.message}", file=file, **e.details) from None
 

@@ -47,6 +47,7 @@ class Daemon:
     telephony: Any = None
     sip: Any = None
     acd: Any = None
+    wallboard: Any = None
     status_sources: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
     version: str = ccd.__version__
     connection_count: Callable[[], int] = lambda: 0
@@ -161,9 +162,10 @@ async def serve(
 
 def _extra_services(config: configuration.Config) -> list[Callable[..., Awaitable[None]]]:
     """The domain services, in start order; each is `start(daemon, *, task_status)`."""
+    from ccd.reports import publisher as wallboard
     from ccd.workorders import daemon as workorders
 
-    services: list[Callable[..., Awaitable[None]]] = [workorders.serve]
+    services: list[Callable[..., Awaitable[None]]] = [workorders.serve, wallboard.serve]
     if config.sip.enabled:
         from ccd.telephony import service as telephony
 

@@ -33,14 +33,15 @@ def register(app: typer.Typer) -> None:
     app.command("phone", help=cli_phone.phone.__doc__)(cli_phone.phone)
     register_deploy(app)
 
+    from tui.wallboard.cli import wallboard
+
+    app.command("wallboard", help=wallboard.__doc__)(wallboard)
+
 
 def register_deploy(app: typer.Typer) -> None:
     """`ccd deploy`: systemd units (daemon, kiosk) and the Kamailio front end."""
     from ccd import cli_kamailio
+    from ccd.cli_deploy import deploy_app
 
-    try:
-        from ccd.cli_deploy import deploy_app
-    except ImportError:  # the unit writers are not installed: Kamailio alone
-        deploy_app = typer.Typer(help="Write deployment files.", no_args_is_help=True)
     deploy_app.command("kamailio", help=cli_kamailio.kamailio.__doc__)(cli_kamailio.kamailio)
     app.add_typer(deploy_app, name="deploy")

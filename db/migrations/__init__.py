@@ -10,3 +10,4 @@ MIGRATIONS = Migrations("ccd")
 
 from db.migrations import m0001_foundation
 from db.migrations import m0002_workorders
+from db.migrations import m0003_help

@@ -54,6 +54,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     **{m: HOTLINE for m in ("wo.create", "wo.dispatch", "wo.accept", "wo.feedback", "wo.pause",
                             "wo.resume", "wo.request_close", "wo.close", "wo.send_back",
                             "wo.cancel")},
+    # wallboard and help requests (ccd/api/methods/wallboard.py, help.py)
+    "wallboard.snapshot": frozenset({"teamlead", "admin", "qa"}),
+    "wallboard.call": frozenset({"teamlead", "admin", "qa"}),
+    "agent.help": frozenset({"agent"}),
+    "agent.help_cancel": frozenset({"agent"}),
+    "supervisor.answer_help": frozenset({"teamlead", "admin"}),
     # the ACD: agents, team leads, queues and stations (ccd/api/methods/agent.py,
     # supervisor.py, queues.py)
     **{m: frozenset({"agent"}) for m in (
@@ -117,6 +123,13 @@ def _station(services: LocalServices) -> str:
     return name
 
 
+def _help_request(services: LocalServices, agent: str) -> int:
+    cursor = services.db.execute(
+        "INSERT INTO help_requests (agent, raised_at) VALUES (?, '2026-01-01T00:00:00.000Z')",
+        [agent],
+    )
+    return int(cursor.lastrowid or 0)
+
 
 # Valid params for each method, given the services and the caller's user name ("" anonymous).
 PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
@@ -159,6 +172,11 @@ PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
     "kb.search": lambda s, caller: {"query": "停水"},
     "kb.get": lambda s, caller: {"id": 1},
     "customer.history": lambda s, caller: {"phone": "13800000001"},
+    "wallboard.snapshot": lambda s, caller: {},
+    "wallboard.call": lambda s, caller: {"call_id": _call(s, caller)},
+    "agent.help": lambda s, caller: {"message": "客户要求赔偿，怎么答复？"},
+    "agent.help_cancel": lambda s, caller: _help_request(s, caller or "nobody") and {},
+    "supervisor.answer_help": lambda s, caller: {"id": _help_request(s, "agent-x"), "answer": "来了"},
     "agent.login": lambda s, caller: {"station": "seat01"},
     **{m: lambda s, caller: {} for m in (
         "agent.logout", "agent.ready", "agent.state", "agent.answer", "agent.hangup",

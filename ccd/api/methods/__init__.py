@@ -5,7 +5,17 @@ methods with `@method(name, roles=..., params=...)` (see ccd/api/registry.py).
 """
 
 from ccd import api_methods_wo
-from ccd.api.methods import agent, calls, queues, session, status, supervisor, users  # noqa: F401
+from ccd.api.methods import (  # noqa: F401
+    agent,
+    calls,
+    help,
+    queues,
+    session,
+    status,
+    supervisor,
+    users,
+    wallboard,
+)
 from ccd.api.registry import REGISTRY
 
 api_methods_wo.register(REGISTRY)

@@ -1,0 +1,1 @@
+"""The supervisor wallboard (监控大屏): a Textual app drawing what the daemon's publisher pushes."""
