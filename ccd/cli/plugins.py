@@ -33,8 +33,10 @@ def register(app: typer.Typer) -> None:
     app.command("phone", help=cli_phone.phone.__doc__)(cli_phone.phone)
     register_deploy(app)
 
+    from tui.agent.cli import agent
     from tui.wallboard.cli import wallboard
 
+    app.command("agent", help=agent.__doc__)(agent)
     app.command("wallboard", help=wallboard.__doc__)(wallboard)
 
 

@@ -23,6 +23,7 @@ PJ_LOG_LEVELS = {"error": 1, "warning": 2, "info": 3, "debug": 5}
 
 MAX_PLAYERS = 32  # PJSUA_MAX_PLAYERS / PJSUA_MAX_RECORDERS of the 2.10 wheel (33rd: PJ_ETOOMANY)
 MAX_RECORDERS = 32
+SND_AUTO_CLOSE_NEVER = -1  # MediaConfig.sndAutoCloseTime: keep the (null) sound device open
 
 
 @dataclass
@@ -110,6 +111,11 @@ def start_endpoint(opts: WorkerOptions, pj_max_calls: int) -> StartedEndpoint:
     med.channelCount = 1
     med.ecTailLen = 0
     med.noVad = True
+    # The null sound device is the conference bridge's clock: every stream sends RTP (audio and
+    # RFC 4733 events) only while it runs. pjsua arms a 1 s idle timer when the device opens and
+    # closes it then even if calls started meanwhile; a leg with nothing connected in the bridge
+    # (a phone that only presses keys, a leg waiting in silence) went mute for good. Never close.
+    med.sndAutoCloseTime = SND_AUTO_CLOSE_NEVER
     level = PJ_LOG_LEVELS.get(opts.log_level, 2)
     cfg.logConfig.level = level
     cfg.logConfig.consoleLevel = level

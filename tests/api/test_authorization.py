@@ -72,6 +72,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     **{m: ADMIN for m in ("queues.add", "queues.set", "queues.remove", "stations.add",
                           "stations.remove")},
     "stations.list": frozenset({"agent", "teamlead", "admin"}),
+    # the agent console's lookups (ccd/api/methods/customers.py)
+    "customer.screen_pop": ANY_ROLE,
+    "customer.search": ANY_ROLE,
+    "agent.tasks": HOTLINE,
 }
 
 _serial = itertools.count()
@@ -194,6 +198,9 @@ PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
     "queues.remove": lambda s, caller: {"name": _queue(s)},
     "stations.add": lambda s, caller: {"name": f"seat{next(_serial)}", "uri": "sip:d@10.0.0.1"},
     "stations.remove": lambda s, caller: {"name": _station(s)},
+    "customer.screen_pop": lambda s, caller: {"phone": "13800000001"},
+    "customer.search": lambda s, caller: {"text": "1380000"},
+    "agent.tasks": lambda s, caller: {},
 }
 # Allowed, but refused for another reason when the connection is already logged in.
 LOGGED_IN_REFUSALS = {"login": "already-logged-in", "login_peer": "already-logged-in"}

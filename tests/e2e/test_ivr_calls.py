@@ -143,9 +143,9 @@ async def test_repair_report_records_the_caller_and_opens_a_work_order(hotline, 
         call, call_id = await hotline.dial(phone, "13800000001")
         outage = await hotline.wait_for(call_id, "play", "outage_first")
         await hotline.wait_for(call_id, "play", "main")
-        await call.send_dtmf("2", "info")
+        await call.send_dtmf("2", "rfc4733")
         await hotline.wait_for(call_id, "play", "report")
-        await call.send_dtmf("1", "info")
+        await call.send_dtmf("1", "rfc4733")
         await hotline.wait_for(call_id, "record_start", "record_repair")
         await call.start_play([tone], loop=True)
         await trio.sleep(3.0)  # the caller speaks for three seconds
@@ -194,14 +194,7 @@ async def test_vip_caller_is_greeted_and_marked(hotline):
     assert json.loads(record["ivr_path"])[:3] == ["screen", "mark_vip", "vip_greeting"]
 
 
-RFC4733_LATE = pytest.mark.xfail(
-    strict=True,
-    reason="known bug: RFC 4733 digits sent more than ~1 s after answer are not detected by the "
-    "worker (hw/sipworker); SIP INFO works. strict: this fails loudly once the bug is fixed.",
-)
-
-
-@pytest.mark.parametrize("method", [pytest.param("rfc4733", marks=RFC4733_LATE), "info"])
+@pytest.mark.parametrize("method", ["rfc4733", "info"])
 async def test_dtmf_by_both_methods_reaches_the_menu(hotline, method):
     async with open_phone(rtp_port=free_rtp_block()) as phone:
         call, call_id = await hotline.dial(phone, "13800000005")
@@ -327,3 +320,51 @@ async def test_a_killed_media_worker_fails_its_calls_and_the_next_call_works(hot
         await call.hangup()
     record = await hotline.wait_ended(call_id)
     assert record["disposition"] == "ANSWERED"
+
+
+async def test_press_0_reaches_a_logged_in_agent_and_the_record_says_so(hotline):
+    """The whole path in the real daemon: IVR → queue → the agent's desk phone → bridged."""
+    from ccd.api.client import SyncClient
+    from tests.daemon_proc import free_port
+
+    port = free_port()
+    async with open_phone(listen="127.0.0.1", sip_port=port, user="desk", auto_answer=True,
+                          rtp_port=free_rtp_block()) as desk, \
+            open_phone(rtp_port=free_rtp_block()) as phone:
+        with admin(hotline) as client:
+            client.call("stations.add", name="e2e-desk", uri=f"sip:desk@127.0.0.1:{port}")
+        agent = SyncClient.connect(hotline.config.parent / "run" / "ccd.sock")
+        agent.login("agent1001", "agent1001")
+        agent.call("agent.login", station="e2e-desk", ready=True)
+        try:
+            call, call_id = await hotline.dial(phone, "13800000004")
+            await hotline.wait_for(call_id, "play", "main")
+            await call.send_dtmf("0", "info")
+            with trio.fail_after(20):
+                answered = await desk.incoming()
+            with trio.fail_after(10):
+                while True:
+                    (agent_on_record,), = hotline.query(
+                        "SELECT agent FROM calls WHERE id = ?", (call_id,))
+                    if agent_on_record == "agent1001":
+                        break
+                    await trio.sleep(0.05)
+            await trio.sleep(1.0)  # one second of conversation
+            await call.hangup()
+            record = await hotline.wait_ended(call_id)
+            assert answered.info.caller  # the desk phone saw who was calling
+        finally:
+            agent.call("agent.logout")
+            agent.close()
+    assert record["queue"] == "general" and record["agent"] == "agent1001"
+    assert record["station"] == "e2e-desk"
+    assert record["wait_s"] is not None and record["talk_s"] >= 0.9
+    assert json.loads(record["ivr_path"])[-1] == "agent_queue"
+    states = [s for (s,) in hotline.query(
+        "SELECT state FROM agent_state_log WHERE agent = 'agent1001' AND call_id = ? ORDER BY id",
+        (call_id,))]
+    assert "talking" in states
+    events = [e for (e,) in hotline.query(
+        "SELECT event FROM queue_events WHERE call_id = ? ORDER BY id", (call_id,))]
+    assert events[0] == "enter_queue"
+    assert "answered" in events

@@ -8,6 +8,7 @@ from ccd import api_methods_wo
 from ccd.api.methods import (  # noqa: F401
     agent,
     calls,
+    customers,
     help,
     queues,
     session,

@@ -1,0 +1,1 @@
+"""The agent console (`ccd agent`): see tui/agent/app.py."""

@@ -1,0 +1,123 @@
+"""What the console draws, as plain text from the daemon's replies (no widgets, no I/O).
+
+Lines are short and split by field so that an 80-column terminal wraps between fields rather
+than cutting one off; markup is escaped (customer data is never markup).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+
+from tui.agent.catalog import Texts
+
+
+def clock(seconds: float) -> str:
+    """'mm:ss' (or 'h:mm:ss' past an hour) for a time in state."""
+    seconds = max(0, int(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def yuan(fen: Any) -> str:
+    return f"{(fen or 0) / 100:.2f}"
+
+
+def state_line(state: dict[str, Any], t: Texts, now: float, wrap_left: float | None) -> str:
+    """'agent1001 · seat01 · 示忙(用餐) · 已持续 01:05'."""
+    name = state.get("state") or "logged_out"
+    reason = state.get("reason")
+    shown_reason = f"（{t.maybe('reason', reason)}）" if name == "not_ready" and reason else ""
+    since = state.get("since")
+    elapsed = now - since if since else state.get("in_state_s") or 0
+    text = t("state_line", agent=state.get("agent", ""), station=state.get("station") or "-",
+             state=t(f"state_{name}"), reason=shown_reason, time=clock(elapsed))
+    if name == "wrap_up" and wrap_left is not None:
+        text += t("wrap_left", seconds=max(0, int(wrap_left)))
+    return escape(text)
+
+
+def call_lines(call: dict[str, Any] | None, state: str, offer: dict[str, Any], t: Texts
+               ) -> list[str]:
+    """The call's number, queue, wait and IVR path."""
+    number = (call or {}).get("src") or offer.get("number") or "-"
+    queue = (call or {}).get("queue") or offer.get("queue") or "-"
+    if state == "ringing":
+        wait = offer.get("wait_s")
+        wait = (call or {}).get("wait_s") if wait is None else wait
+        head = t("call_offered", number=number, queue=queue, wait=int(wait or 0))
+    elif state == "on_hold":
+        head = t("call_on_hold", number=number)
+    elif state == "wrap_up":
+        head = t("call_wrap", number=number)
+    else:
+        head = t("call_talking", number=number, queue=queue)
+    lines = [head]
+    if call is not None:
+        lines.append(t("ivr_path", path=" › ".join(call.get("ivr_path") or []) or t("none")))
+        lines.append(t("ivr_digits", digits=call.get("digits") or t("none")))
+    return [escape(line) for line in lines]
+
+
+def pop_lines(pop: dict[str, Any], t: Texts) -> list[str]:
+    """The customer, their accounts, outages, last contacts and open work orders."""
+    customer = pop.get("customer")
+    lines: list[str] = []
+    if customer is None:
+        lines.append(escape(t("unknown_caller", number=pop.get("phone") or "-")))
+    else:
+        flags = (t("vip") if customer.get("vip") else "") + (
+            t("blocked") if customer.get("blocked") else "")
+        head = escape(t("customer", name=customer["name"], id=customer["id"]))
+        if flags:
+            head += " [b reverse]" + escape(flags) + "[/]"
+        lines.append(head)
+        for a in customer.get("accounts", []):
+            district = (a.get("district_name_en") if t.language == "en" else None) or a.get(
+                "district_name") or a.get("district_code") or "-"
+            lines.append(escape(t(
+                "account_line", account=a["account_no"], utility=t.maybe("utility", a["utility"]),
+                district=district, address=a.get("address") or "-", meter=a.get("meter_no") or "-",
+                arrears=yuan(a.get("arrears_fen")), balance=yuan(a.get("balance_fen")))))
+        outages = pop.get("outages") or []
+        for o in outages:
+            area = (o.get("area_en") if t.language == "en" else None) or o.get("area") or ""
+            cause = (o.get("cause_en") if t.language == "en" else None) or o.get("cause") or ""
+            lines.append("[b]" + escape(t(
+                "outage_line", utility=t.maybe("utility", o.get("utility")), area=area,
+                cause=cause, starts=_short(o.get("starts_at")), ends=_short(o.get("ends_at"))))
+                + "[/b]")
+        if not outages:
+            lines.append(escape(t("no_outage")))
+    lines.append("[u]" + escape(t("orders")) + "[/u]")
+    orders = pop.get("open_work_orders") or []
+    lines += [escape(t("order_line", number=o["number"], type=o.get("type", ""),
+                       status=o.get("status", ""), description=_cut(o.get("description"), 40)))
+              for o in orders] or [escape(t("none"))]
+    lines.append("[u]" + escape(t("contacts")) + "[/u]")
+    contacts = pop.get("contacts") or []
+    lines += [escape(t("contact_line", at=_short(c.get("at")), kind=t.maybe("kind", c["kind"]),
+                       ref=c.get("ref") or "", status=c.get("status") or "",
+                       summary=_cut(c.get("summary"), 30)))
+              for c in contacts] or [escape(t("none"))]
+    return lines
+
+
+def search_line(customer: dict[str, Any], t: Texts) -> str:
+    phones = ",".join(p["phone"] for p in customer.get("phones", [])[:2])
+    accounts = ",".join(a["account_no"] for a in customer.get("accounts", [])[:2])
+    return t("search_line", name=customer["name"], phones=phones, accounts=accounts,
+             matched=customer.get("matched_on", ""))
+
+
+def _short(at: Any) -> str:
+    """'2026-11-23T08:30:00.000Z' -> '11-23 08:30' (UTC, as stored)."""
+    text = str(at or "")
+    return f"{text[5:10]} {text[11:16]}" if len(text) >= 16 else text
+
+
+def _cut(text: Any, width: int) -> str:
+    text = str(text or "").replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
