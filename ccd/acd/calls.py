@@ -73,26 +73,24 @@ class CallControl(AcdMachine):
         self._actions.append(m.UnholdCaller(call.caller.call_id))
         self._record(R.UNHOLD, now, call.caller.call_id, call.queue, ev.agent, by="agent")
 
+    def _blind_hand_off(self, agent: _Agent, call: _Call, name: str, now: float,
+                        **to: str) -> str:
+        """The transferring agent lets go of the call (recorded, released, into wrap-up);
+        `to` names where it goes (`to_queue=` or `to_agent=`). Returns the call id."""
+        self._end_consult(agent, now, name)
+        cid = call.caller.call_id
+        self._record(R.TRANSFERRED, now, cid, call.queue, name, by="agent", mode="blind", **to)
+        self._actions.append(m.ReleaseAgent(cid, name))
+        self._start_wrap(agent, call, now, AgentInput.TRANSFER)
+        call.on_hold_since = None
+        call.agent = None
+        return cid
+
     def _on_transfer_to_queue(self, ev: m.TransferToQueue, now: float) -> None:
         agent, call = self._connected(ev.agent)
         target = self._queue(ev.queue)
-        self._end_consult(agent, now, ev.agent)
-        cid = call.caller.call_id
-        self._record(
-            R.TRANSFERRED,
-            now,
-            cid,
-            call.queue,
-            ev.agent,
-            by="agent",
-            mode="blind",
-            to_queue=ev.queue,
-        )
-        self._actions.append(m.ReleaseAgent(cid, ev.agent))
-        self._start_wrap(agent, call, now, AgentInput.TRANSFER)
+        cid = self._blind_hand_off(agent, call, ev.agent, now, to_queue=ev.queue)
         self._call_to(call, CallInput.REQUEUE)
-        call.on_hold_since = None
-        call.agent = None
         call.answered = False
         call.home = call.queue = ev.queue
         call.entered = call.queue_entered = now
@@ -117,22 +115,7 @@ class CallControl(AcdMachine):
     def _on_transfer_to_agent(self, ev: m.TransferToAgent, now: float) -> None:
         agent, call = self._connected(ev.agent)
         target = self._ready_target(ev.agent, ev.target)
-        self._end_consult(agent, now, ev.agent)
-        cid = call.caller.call_id
-        self._record(
-            R.TRANSFERRED,
-            now,
-            cid,
-            call.queue,
-            ev.agent,
-            by="agent",
-            mode="blind",
-            to_agent=ev.target,
-        )
-        self._actions.append(m.ReleaseAgent(cid, ev.agent))
-        self._start_wrap(agent, call, now, AgentInput.TRANSFER)
-        call.on_hold_since = None
-        call.agent = None
+        cid = self._blind_hand_off(agent, call, ev.agent, now, to_agent=ev.target)
         self._call_to(call, CallInput.TRANSFER_TO_AGENT)
         call.epoch += 1  # its old deadlines (max wait) no longer apply
         self._queues[call.queue].calls.add(cid)
