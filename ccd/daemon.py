@@ -97,7 +97,8 @@ def banner(config: configuration.Config) -> str:
             f"ccd {ccd.__version__} — {config.site.name}",
             f"  socket:    {config.socket_path}",
             f"  database:  {config.database_path}",
-            f"  SIP:       sip:hotline@{sip_host}  (telephony lands with the SIP driver)",
+            f"  SIP:       sip:hotline@{sip_host}  (try it: ccd --config {config.source} phone)"
+            if config.sip.enabled else "  SIP:       off (sip.enabled = false)",
             f"  consoles:  ccd --config {config.source} agent | wallboard | status",
             "  stop:      Ctrl-C",
         ]
