@@ -23,11 +23,12 @@ import trio
 import typer
 
 import db as database
-from ccd.acd.catalogue import CLI, text
+from ccd.acd.catalogue import CLI
 from ccd.acd.store import agent_topic
 from ccd.cli.context import connect, fail, state
 from ccd.errors import CcdError
 from ccd.lock import is_locked
+from ccd.words import text
 
 queues_app = typer.Typer(
     help=(

@@ -76,13 +76,3 @@ CLI: dict[str, dict[str, str]] = {
     },
     "unknown_command": {"zh": "未知命令：{command}（help 查看帮助）", "en": "unknown command: {command} (try help)"},
 }
-
-
-def text(table: dict[str, dict[str, str]], key: str, lang: str = "zh", **values: object) -> str:
-    """`table[key]` in `lang` (falling back to Chinese) with {placeholders} filled in."""
-    entry = table[key]
-    template = entry.get(lang) or entry["zh"]
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError):
-        return template

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import time
+import wave
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ccd.ivr.engine import BaseServices
+from ccd.ivr.synth import wav_seconds
 from ccd.timefmt import iso
 from db import lookup
 from hw.base import Channel
@@ -143,7 +145,10 @@ class DaemonIvrServices(BaseServices):
         workorders = getattr(self.daemon, "workorders", None)
         if workorders is None:
             raise RuntimeError("work orders are not running")
-        seconds = _wav_seconds(recording)
+        try:
+            seconds = wav_seconds(recording)
+        except (OSError, EOFError, wave.Error):  # a report cut short still opens its order
+            seconds = 0.0
         rec_id = self.daemon.call_log.recording(
             self.call_id, str(recording), kind="voice-report", seconds=seconds
         )
@@ -191,16 +196,6 @@ class DaemonIvrServices(BaseServices):
             return "unavailable"
         return str(await acd.enqueue(channel, queue, priority, call_id=self.call_id,
                                      lang=self.lang))
-
-
-def _wav_seconds(path: Path) -> float:
-    import wave
-
-    try:
-        with wave.open(str(path), "rb") as w:
-            return w.getnframes() / float(w.getframerate())
-    except (OSError, EOFError, wave.Error):
-        return 0.0
 
 
 def _outage_fields(outages: list[dict[str, Any]], lang: str) -> dict[str, Any] | None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 
+from ccd import words
+
 LANGUAGES = ("zh", "en")
 
 TEXT: dict[str, dict[str, str]] = {
@@ -45,4 +47,4 @@ def language() -> str:
 
 def text(key: str, **values: object) -> str:
     """The text for `key` in the current language, with `values` filled in."""
-    return TEXT[key][language()].format(**values)
+    return words.text(TEXT, key, language(), **values)

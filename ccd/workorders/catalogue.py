@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ccd.words import text
+
 STATUS: dict[str, dict[str, str]] = {
     "new": {"zh": "已受理", "en": "Registered"},
     "dispatched": {"zh": "已派单", "en": "Dispatched"},
@@ -78,23 +80,16 @@ ERRORS: dict[str, dict[str, str]] = {
 
 def word(table: dict[str, dict[str, str]], key: str, lang: str = "zh") -> str:
     """The word for `key` in `lang` (Chinese when the language is missing; the key when unknown)."""
-    entry = table.get(key)
-    if entry is None:
-        return key
-    return entry.get(lang) or entry["zh"]
+    return text(table, key, lang) if key in table else key
 
 
 def error_text(error_id: str, lang: str = "zh", **details: Any) -> str:
     """A screen message for a work-order error id, filled from the error's details."""
-    template = ERRORS.get(error_id, {}).get(lang) or ERRORS.get(error_id, {}).get("zh")
-    if template is None:
+    if error_id not in ERRORS:
         return error_id
     values = dict(details)
     if "status" in values:
         values["status"] = word(STATUS, str(values["status"]), lang)
     if "event" in values:
         values["event"] = word(EVENT, str(values["event"]), lang)
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError):
-        return template
+    return text(ERRORS, error_id, lang, **values)
