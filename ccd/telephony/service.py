@@ -19,7 +19,7 @@ from ccd.acd.runtime import start_acd
 from ccd.calls import ANSWERED, FAILED, CallLog, new_call_id
 from ccd.config import Config
 from ccd.ivr.catalogue import load_catalogue
-from ccd.ivr.engine import Engine
+from ccd.ivr.engine import BaseServices, Engine
 from ccd.ivr.flow import validate_flow
 from ccd.ivr.prompts import PromptStore
 from ccd.telephony.ivr_services import DaemonIvrServices
@@ -83,7 +83,7 @@ class Telephony:
         self.engine = Engine(
             self.flow,
             PromptStore(self.config.path(self.config.paths.prompts)),
-            DaemonIvrServices(daemon, ""),
+            BaseServices(),  # every call runs with its own DaemonIvrServices (its call id)
             recordings_dir=self.config.path(self.config.paths.recordings),
             driver=self.driver,
             agent_uri=self.config.ivr.agent_uri,
