@@ -174,12 +174,16 @@ CallbackKey = Annotated[str | None, typer.Option(
 IvrKey = Annotated[str | None, typer.Option(
     "--ivr-key", help="Key for 'back to self-service' while waiting ('' to turn off).")]
 DisplayName = Annotated[str | None, typer.Option("--name", help="Display name, e.g. 供水业务.")]
+WrapRequired = Annotated[bool | None, typer.Option(
+    "--wrap-required/--no-wrap-required",
+    help="Agents must enter a wrap-up code before their next call (default: [acd]'s).")]
 
 
 def _queue_params(**options: Any) -> dict[str, Any]:
     names = {"wrap_up": "wrap_up_s", "service_level": "service_level_s",
              "ring_timeout": "ring_timeout_s", "max_wait": "max_wait_s",
-             "announce_every": "announce_every_s", "name": "display_name"}
+             "announce_every": "announce_every_s", "name": "display_name",
+             "wrap_required": "wrap_up_required"}
     params = {names.get(k, k): v for k, v in options.items() if v is not None}
     if "skill" in params:
         params["skills"] = _pairs(params.pop("skill"), "--skill")
@@ -207,9 +211,10 @@ def queues_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
         overflow = " ".join(
             f"{r['after_s']:g}s->{r.get('to_queue') or r.get('add_skills')}" for r in q["overflow"]
         )
+        wrap = f"{q['wrap_up_s']:g}s" + ("+code" if q.get("wrap_up_required") else "")
         typer.echo(
             f"{q['name']:<12} {q['display_name'] or '-':<14} {q['strategy']:<13} "
-            f"skills {skills:<16} wrap {q['wrap_up_s']:g}s  sl {q['service_level_s']:g}s  "
+            f"skills {skills:<16} wrap {wrap:<8} sl {q['service_level_s']:g}s  "
             f"ring {q['ring_timeout_s']:g}s  [{q['source']}] {overflow}".rstrip()
         )
 
@@ -231,6 +236,7 @@ def queues_add(
     callback_key: CallbackKey = None,
     ivr_key: IvrKey = None,
     name: DisplayName = None,
+    wrap_required: WrapRequired = None,
 ) -> None:
     """Add a queue (in the database).
 
@@ -239,12 +245,14 @@ def queues_add(
       ccd queues add water --skill water=1 --name 供水业务
 
       ccd queues add vip --skill water=7 --strategy best_skill --overflow 30:queue:water
+
+      ccd queues add complaints --skill complaints=3 --wrap-up 60 --wrap-required
     """
     params = _queue_params(skill=skill, strategy=strategy, wrap_up=wrap_up,
                            service_level=service_level, ring_timeout=ring_timeout,
                            max_wait=max_wait, overflow=overflow, weight=weight, music=music,
                            announce_every=announce_every, callback_key=callback_key,
-                           ivr_key=ivr_key, name=name)
+                           ivr_key=ivr_key, name=name, wrap_required=wrap_required)
     call(ctx, "queues.add", name=queue, **params)
     typer.echo(text(CLI, "queue_added", _lang(ctx), name=queue))
 
@@ -266,6 +274,7 @@ def queues_set(
     callback_key: CallbackKey = None,
     ivr_key: IvrKey = None,
     name: DisplayName = None,
+    wrap_required: WrapRequired = None,
 ) -> None:
     """Change a queue's settings (only the options given).
 
@@ -276,12 +285,14 @@ def queues_set(
       ccd queues set water --overflow 60:skills:billing=3 --overflow 180:queue:general
 
       ccd queues set water --overflow none
+
+      ccd queues set water --wrap-required
     """
     params = _queue_params(skill=skill, strategy=strategy, wrap_up=wrap_up,
                            service_level=service_level, ring_timeout=ring_timeout,
                            max_wait=max_wait, overflow=overflow, weight=weight, music=music,
                            announce_every=announce_every, callback_key=callback_key,
-                           ivr_key=ivr_key, name=name)
+                           ivr_key=ivr_key, name=name, wrap_required=wrap_required)
     result = call(ctx, "queues.set", name=queue, **params)
     lang = _lang(ctx)
     note = " " + text(CLI, "restart_needed", lang) if result.get("applies") == "restart" else ""

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from ccd.acd import model as m
 from ccd.acd.errors import AgentNotAvailable, BadAgentTransition
-from ccd.acd.machine import AcdMachine, R, S, _Agent, _Call
+from ccd.acd.machine import R, S, _Agent, _Call
 from ccd.acd.states import AgentInput, CallInput
+from ccd.acd.wrapup import WrapUpMachine
 
 
-class CallControl(AcdMachine):
+class CallControl(WrapUpMachine):
     """Event handlers for calls an agent has answered."""
 
     def _connected(self, agent_id: str) -> tuple[_Agent, _Call]:

@@ -49,6 +49,10 @@ ERRORS: dict[str, dict[str, str]] = {
         "en": "queue '{used_by}' overflows to '{queue}': change it first",
     },
     "station-exists": {"zh": "座席电话“{station}”已存在", "en": "station '{station}' already exists"},
+    "wrap-up-required": {
+        "zh": "队列“{queue}”要求先为本次通话（{call_id}）填写话后处理代码，才能接下一个电话",
+        "en": "queue '{queue}' requires a wrap-up code for call {call_id} before the next call",
+    },
     "no-spy": {"zh": "您当前没有在监听任何通话", "en": "you are not listening to any call"},
 }
 

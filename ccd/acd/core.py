@@ -1,10 +1,10 @@
-# Everything that affects ACD state lives in this module and the two it is built on (machine.py:
-# the state and the moves routing makes; calls.py: calls in progress): which agents are ready,
-# ringing or busy, which callers wait where and in what order, which station rings for whom,
-# every deadline, and every counter behind the statistics. It does no I/O and reads no clock:
-# events come in with `now`, and each returns a `Step` of actions (for the service to carry out)
-# and records (for the store). State changes follow the tables in `ccd.acd.states`; anything
-# they do not allow is refused.
+# Everything that affects ACD state lives in this module and the three it is built on (machine.py:
+# the state and the moves routing makes; wrapup.py: after-call work and its required code;
+# calls.py: calls in progress): which agents are ready, ringing or busy, which callers wait where
+# and in what order, which station rings for whom, every deadline, and every counter behind the
+# statistics. It does no I/O and reads no clock: events come in with `now`, and each returns a
+# `Step` of actions (for the service to carry out) and records (for the store). State changes
+# follow the tables in `ccd.acd.states`; anything they do not allow is refused.
 """The ACD core: queues, agents, waiting callers and routing, with no I/O.
 
 Feed it with `Acd.handle(event, now)`; ask `Acd.next_deadline()` when to send the next `Tick`.
@@ -43,6 +43,7 @@ class Acd(CallControl):
             m.AgentLogout: self._on_logout,
             m.AgentReady: self._on_ready,
             m.AgentNotReady: self._on_not_ready,
+            m.WrapUpCoded: self._on_wrap_coded,
             m.CallerEnters: self._on_enter,
             m.CallerHangup: self._on_caller_hangup,
             m.CallerLeaves: self._on_caller_leaves,
@@ -236,6 +237,7 @@ class Acd(CallControl):
                 )
             return
         if agent.state is S.WRAP_UP:
+            self._check_wrap_coded(agent, "ready", ev.forced)
             self._end_wrap(agent, now, "ready", ev.by)
         agent.after_call = None
         self._set_agent(agent, AgentInput.READY, now, by=ev.by)
@@ -251,9 +253,21 @@ class Acd(CallControl):
         if agent.state is S.RINGING:
             self._drop_ring(agent, now, "refused")
         elif agent.state is S.WRAP_UP:
+            self._check_wrap_coded(agent, "not_ready", ev.forced)
             self._end_wrap(agent, now, "not_ready", ev.by)
         agent.after_call = None
         self._set_agent(agent, AgentInput.NOT_READY, now, ev.reason, ev.by)
+
+    def _on_wrap_coded(self, ev: m.WrapUpCoded, now: float) -> None:
+        agent = self._agent(ev.agent)
+        if agent.state is not S.WRAP_UP:
+            return  # an earlier call coded late: no wrap-up to end
+        if ev.call_id is None or ev.call_id == agent.call_id:
+            agent.wrap_coded = True
+        if agent.wrap_overdue and agent.wrap_coded:
+            self._end_wrap(agent, now, "coded", ev.by)
+        elif ev.finish:
+            self._on_ready(m.AgentReady(ev.agent, ev.by), now)
 
     # ------------------------------------------------------------ event handlers: callers
 
@@ -408,7 +422,7 @@ class Acd(CallControl):
             if kind == "ring":
                 self._ring_failed(self._agents[subject], at, R.RING_NO_ANSWER)
             elif kind == "wrap":
-                self._end_wrap(self._agents[subject], at, "timer")
+                self._wrap_time_up(self._agents[subject], at)
             elif kind == "overflow":
                 self._overflow(self._calls[subject], at)
             else:

@@ -45,3 +45,10 @@ class StationInUse(ClientError):
 
 class DuplicateCall(ClientError):
     error_id = "duplicate-call"
+
+
+class WrapUpRequired(ClientError):
+    """The agent's queue requires a disposition code before the next call, and none was given
+    for the call they are wrapping up (`agent.wrap_up` codes it; a team lead can override)."""
+
+    error_id = "wrap-up-required"

@@ -3,7 +3,8 @@
 Read `ccd.acd.core` first: its opening comment holds for this module too. Here live the records
 of agents, calls and queues, the deadlines, the indexes, and the primitive moves every event
 handler is made of (change an agent's state by the table, offer a caller, withdraw an offer,
-return a caller to their place, overflow, wrap-up). Nothing here does I/O or reads a clock.
+return a caller to their place, overflow); wrap-up's are in `ccd.acd.wrapup`. Nothing here does
+I/O or reads a clock.
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ class _Agent:
     ready_keys: list[tuple[str, int, AgentKey]] = field(default_factory=list)
     consult_target: str | None = None  # on the consulting agent
     consult_from: str | None = None  # on the consulted agent
-    wrap_started: float = 0.0
+    wrap_started: float = 0.0  # wrap-up: see ccd.acd.wrapup
+    wrap_until: float = 0.0  # when the wrap-up time runs out
     wrap_queue: str | None = None
+    wrap_required: bool = False  # the queue requires a code before the next call
+    wrap_coded: bool = False  # the agent coded the call being wrapped up
+    wrap_overdue: bool = False  # required, uncoded, and its time ran out: waits for the code
     talk_s: float = 0.0
 
 
@@ -579,44 +584,3 @@ class AcdMachine:
         self._queues[call.home].timed_out += 1
         self._record(R.MAX_WAIT, now, call.caller.call_id, call.queue, wait_s=now - call.entered)
         self._end_call(call, "max_wait", now)
-
-    # ------------------------------------------------------------ wrap-up
-
-    def _start_wrap(self, agent: _Agent, call: _Call, now: float, what: AgentInput) -> None:
-        q = self._queues[call.queue]
-        agent.talk_s = now - call.answered_at if call.answered else 0.0
-        agent.wrap_queue = call.queue
-        agent.wrap_started = now
-        cid = call.caller.call_id
-        self._set_agent(agent, what, now, call_id=cid)
-        self._record(
-            R.WRAP_UP_START, now, cid, call.queue, agent.config.agent, wrap_up_s=q.config.wrap_up_s
-        )
-        if q.config.wrap_up_s == 0:
-            self._end_wrap(agent, now, "timer")
-        else:
-            self._deadline(now + q.config.wrap_up_s, "wrap", agent.config.agent, agent.epoch)
-
-    def _end_wrap(self, agent: _Agent, now: float, how: str, by: str | None = None) -> None:
-        """End wrap-up: by its timer ('timer'), the agent ('ready'/'not_ready') or 'logout'."""
-        q = self._queues[agent.wrap_queue] if agent.wrap_queue in self._queues else None
-        wrap = now - agent.wrap_started
-        if q is not None:
-            q.handled += 1
-            q.handle_sum += agent.talk_s + wrap
-        self._record(
-            R.WRAP_UP_END,
-            now,
-            agent.call_id,
-            agent.wrap_queue,
-            agent.config.agent,
-            by,
-            wrap_up_s=wrap,
-            ended=how,
-        )
-        if how == "timer":
-            if agent.after_call is not None:
-                reason, agent.after_call = agent.after_call, None
-                self._set_agent(agent, AgentInput.WRAP_END_NOT_READY, now, reason)
-            else:
-                self._set_agent(agent, AgentInput.WRAP_END, now)

@@ -83,7 +83,9 @@ class QueueConfig:
     how long a station rings before it counts as no answer; weight: multiplies this queue's wait
     when callers of several queues compete for one agent; default_aht_s: handle time assumed for
     expected-wait estimates until calls have been handled; music, announce_every_s,
-    callback_key, ivr_key: what the service plays and listens for while callers wait.
+    callback_key, ivr_key: what the service plays and listens for while callers wait;
+    wrap_up_required: the agent must code the call (`WrapUpCoded`) before going ready or not
+    ready, and stays in wrap-up past the wrap-up time until they do.
     """
 
     name: str
@@ -100,6 +102,7 @@ class QueueConfig:
     announce_every_s: float | None = 60.0
     callback_key: str | None = "1"
     ivr_key: str | None = "*"
+    wrap_up_required: bool = False
 
     def __post_init__(self) -> None:
         check_skills(self.skills, f"queue {self.name}")
@@ -165,18 +168,41 @@ class AgentLogout:
 
 @dataclass(frozen=True)
 class AgentReady:
-    """Go ready (also ends wrap-up early, and cancels a 'not ready after this call' request)."""
+    """Go ready (also ends wrap-up early, and cancels a 'not ready after this call' request).
+
+    forced: a team lead sets the state; this overrides a required wrap-up not yet coded.
+    """
 
     agent: str
     by: str | None = None
+    forced: bool = False
 
 
 @dataclass(frozen=True)
 class AgentNotReady:
-    """Go not ready with a reason. While on a call it means 'not ready after this call'."""
+    """Go not ready with a reason. While on a call it means 'not ready after this call'.
+
+    forced: as for `AgentReady`.
+    """
 
     agent: str
     reason: str
+    by: str | None = None
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class WrapUpCoded:
+    """The agent recorded the disposition code of a call.
+
+    call_id: the call coded (None: the one they are wrapping up); coding another call leaves
+    this wrap-up uncoded. finish: end the wrap-up now, as `AgentReady` does. A wrap-up already
+    past its time ends as soon as it is coded.
+    """
+
+    agent: str
+    call_id: str | None = None
+    finish: bool = False
     by: str | None = None
 
 
@@ -276,6 +302,7 @@ Event = (
     | AgentLogout
     | AgentReady
     | AgentNotReady
+    | WrapUpCoded
     | CallerEnters
     | CallerHangup
     | CallerLeaves
@@ -447,6 +474,7 @@ class RecordKind(str, enum.Enum):
     COMPLETED = "completed"
     WRAP_UP_START = "wrap_up_start"
     WRAP_UP_END = "wrap_up_end"
+    WRAP_UP_OVERDUE = "wrap_up_overdue"  # a required wrap-up's time ran out before coding
     AGENT_STATE = "agent_state"
     NOT_READY_AFTER_CALL = "not_ready_after_call"
 
@@ -526,6 +554,19 @@ class AgentStatistics:
     calls: int
     station: str | None
     call_id: str | None
+
+
+@dataclass(frozen=True)
+class WrapUpStatus:
+    """An agent's wrap-up now: the call and queue, whether the queue requires a code and the
+    agent gave one, and when its time runs out (`until`, in the core's clock)."""
+
+    call_id: str | None
+    queue: str | None
+    required: bool
+    coded: bool
+    until: float
+    overdue: bool
 
 
 @dataclass(frozen=True)

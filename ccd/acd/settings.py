@@ -8,6 +8,7 @@ version control says what runs). Times are seconds; 0 turns an optional feature 
     [acd]
     ring_timeout_s = 20
     wrap_up_s = 30
+    wrap_up_required = false      # true: a wrap-up code is needed before the next call
 
     [acd.queues.water]
     skills = { water = 1 }
@@ -62,6 +63,7 @@ class QueueSettings(_Base):
     announce_every_s: float | None = None
     callback_key: str | None = None
     ivr_key: str | None = None
+    wrap_up_required: bool | None = None
 
 
 class AcdSettings(_Base):
@@ -71,6 +73,9 @@ class AcdSettings(_Base):
     # Defaults for queues that do not set their own.
     ring_timeout_s: float = 20.0
     wrap_up_s: float = 30.0
+    # The agent must record a wrap-up code (话后处理代码) before the next call; past the
+    # wrap-up time they stay in wrap-up until they do.
+    wrap_up_required: bool = False
     service_level_s: float = 20.0
     max_wait_s: float = 0.0
     announce_every_s: float = 60.0
@@ -162,6 +167,9 @@ def queue_config(
             announce_every_s=announce or None,
             callback_key=_key(q.callback_key, defaults.callback_key),
             ivr_key=_key(q.ivr_key, defaults.ivr_key),
+            wrap_up_required=(
+                defaults.wrap_up_required if q.wrap_up_required is None else q.wrap_up_required
+            ),
         )
     except ConfigError as exc:
         raise _fail(where, exc.message) from None

@@ -12,6 +12,10 @@ publishes each record on the broker (so whoever reads rows on an event finds the
 `await store.flush()` returns once everything stored so far is committed: API methods call it
 before they reply, so what they acknowledged survives a crash.
 
+`store.log_out_stale_agents()` is for start-up: a new core has everyone logged out, so agents
+whose last `agent_state_log` row says otherwise (the daemon stopped or crashed under them) get a
+'logged_out' row, and reports stop counting them as logged in.
+
 Topics: 'acd.queue' (queue and call records), 'acd.agent' (agent state changes) and
 'agent.<username>' (everything about that agent, for their console). Event data is the record as
 a dict with `at` in Unix seconds.
@@ -22,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -131,6 +136,39 @@ class AcdStore:
         while self._written < target:
             await self._committed.wait()
 
+    # ------------------------------------------------------------ start-up
+
+    def log_out_stale_agents(self, reason: str, now: float | None = None) -> list[str]:
+        """Write a 'logged_out' row for every agent whose last state row is another state.
+
+        reason: the rows' reason (e.g. 'restart'); now: their time, Unix seconds (default: the
+        wall clock). The station is the one of that last row. Each row is published as an
+        'agent_state' record from the old state. Returns the agents, by name.
+        """
+        at = time.time() if now is None else now
+        last = self.db.execute(
+            "SELECT l.agent, l.state, l.station FROM agent_state_log l"
+            " JOIN (SELECT agent, MAX(id) AS id FROM agent_state_log GROUP BY agent) latest"
+            " ON latest.id = l.id WHERE l.state != ? ORDER BY l.agent",
+            [m.AgentState.LOGGED_OUT.value],
+        ).fetchall()
+        if not last:
+            return []
+        with transaction(self.db):
+            for agent, _, station in last:
+                self.db.execute(
+                    "INSERT INTO agent_state_log (at, agent, state, reason, station, call_id,"
+                    " by_user) VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+                    [iso(at), agent, m.AgentState.LOGGED_OUT.value, reason, station],
+                )
+        self.rows_written += len(last)
+        for agent, state, station in last:
+            details = {"from": state, "to": m.AgentState.LOGGED_OUT.value, "reason": reason,
+                       "input": reason}
+            record = m.AcdRecord(at, R.AGENT_STATE, None, None, agent, "acd", details)
+            self._publish(record, station, wall=False)
+        return [agent for agent, _, _ in last]
+
     # ------------------------------------------------------------ rows
 
     def _station(self, r: m.AcdRecord) -> str | None:
@@ -201,11 +239,12 @@ class AcdStore:
 
     # ------------------------------------------------------------ events
 
-    def _publish(self, r: m.AcdRecord, station: str | None) -> None:
+    def _publish(self, r: m.AcdRecord, station: str | None, wall: bool = True) -> None:
+        """Publish a record; wall=False: its `at` is Unix seconds already."""
         if self.broker is None:
             return
         data: dict[str, Any] = {
-            "at": round(self.wall_time(r.at), 3),
+            "at": round(self.wall_time(r.at) if wall else r.at, 3),
             "kind": r.kind.value,
             "call_id": r.call_id,
             "queue": r.queue,

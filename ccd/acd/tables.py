@@ -1,11 +1,13 @@
 """The ACD's configuration tables: queues, stations and agents' skills, read and written.
 
 Queues: the `queues` row (name, display name, strategy, wrap-up, service-level target, ring
-time-out, maximum wait), its `queue_skills`, and the other `QueueSettings` fields as JSON in
-`queues.settings`; a column field left unset is listed in that JSON's "inherit" and takes the
-`[acd]` default (rows written by other tools, such as the demo data, use their columns). Stations: `stations` (name -> SIP URI). Agents: enabled users with the
-'agent' role and their `agent_skills`. Queues and stations may also come from `[acd]` in
-ccd.toml; a queue or station defined in both is taken from the file.
+time-out, maximum wait, wrap-up code required), its `queue_skills`, and the other
+`QueueSettings` fields as JSON in `queues.settings`; a column field left unset is listed in that
+JSON's "inherit" and takes the `[acd]` default (rows written by other tools, such as the demo
+data, use their columns; a NULL `wrap_up_required` also takes the default). Stations:
+`stations` (name -> SIP URI). Agents: enabled users with the 'agent' role and their
+`agent_skills`. Queues and stations may also come from `[acd]` in ccd.toml; a queue or station
+defined in both is taken from the file.
 
 Every write commits in one transaction (the connection is in autocommit mode).
 """
@@ -37,6 +39,7 @@ _COLUMNS = {
     "service_level_s": "sl_target_s",
     "ring_timeout_s": "ring_timeout_s",
     "max_wait_s": "max_wait_s",
+    "wrap_up_required": "wrap_up_required",
 }
 
 
@@ -203,6 +206,7 @@ def queue_rows(db: sqlite_utils.Database, settings: AcdSettings) -> list[dict[st
                 "announce_every_s": config.announce_every_s,
                 "callback_key": config.callback_key,
                 "ivr_key": config.ivr_key,
+                "wrap_up_required": config.wrap_up_required,
             }
         )
     return rows

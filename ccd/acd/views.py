@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ccd.acd.model import AgentState
+from ccd.acd.states import CallPhase
 
 if TYPE_CHECKING:
     from ccd.acd.runtime import AcdRuntime
@@ -27,7 +28,7 @@ def _num(value: float | None) -> float | None:
 
 def agent_view(rt: AcdRuntime, agent: str) -> dict[str, Any]:
     """The agent's state, reason, since when, station, call, caller, answer mode, conference,
-    outbound call and calls taken since login."""
+    outbound call and calls taken since login, and the wrap-up (see `wrap_view`)."""
     state, reason = rt.acd.agent_state(agent)
     now = trio.current_time()
     stats = next(a for a in rt.acd.statistics(now).agents if a.agent == agent)
@@ -46,7 +47,24 @@ def agent_view(rt: AcdRuntime, agent: str) -> dict[str, Any]:
         "conference": bool(call_id and rt.conference_of(call_id)),
         "outbound": rt.dialler.current(agent),
         "caller": rt.caller_number(call_id) if call_id else None,
+        **wrap_view(rt, agent, stats.call_id, now),
     }
+
+
+def wrap_view(rt: AcdRuntime, agent: str, call_id: str | None, now: float) -> dict[str, Any]:
+    """wrap_required: the call's queue requires a wrap-up code (known from the call on: a
+    console can say so while the agent talks); wrap_coded: the call in wrap-up is coded;
+    wrap_left_s: seconds left of the wrap-up time, negative once overdue (None outside
+    wrap-up). call_id: the core's call of the agent; now: the core's clock."""
+    wrap = rt.acd.wrap_up_status(agent)
+    if wrap is not None:
+        return {"wrap_required": wrap.required, "wrap_coded": wrap.coded,
+                "wrap_left_s": round(wrap.until - now, 3)}
+    required = False
+    if call_id is not None and rt.acd.call_phase(call_id) is CallPhase.CONNECTED:
+        if rt.acd.call_agent(call_id) == agent:
+            required = rt.acd.queue_config(rt.acd.call_queue(call_id)).wrap_up_required
+    return {"wrap_required": required, "wrap_coded": False, "wrap_left_s": None}
 
 
 def status(rt: AcdRuntime) -> dict[str, Any]:

@@ -11,3 +11,4 @@ MIGRATIONS = Migrations("ccd")
 from db.migrations import m0001_foundation
 from db.migrations import m0002_workorders
 from db.migrations import m0003_help
+from db.migrations import m0004_wrap_required

@@ -3,7 +3,8 @@
 No caller is ever lost: every caller who entered is waiting, ringing, connected, or has left with
 exactly one Finish. No ready agent is left idle while a caller they could take waits. Agents and
 calls agree about who rings and who talks. Requests the state does not allow are refused without
-changing anything those properties see.
+changing anything those properties see. A wrap-up the queue requires a code for ends only
+once coded (or forced, or at logout); past its time it waits, offered nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from ccd.acd import model as m
 from ccd.acd.core import Acd
-from ccd.acd.errors import AgentNotAvailable, BadAgentTransition, NoSuchCall
+from ccd.acd.errors import AgentNotAvailable, BadAgentTransition, NoSuchCall, WrapUpRequired
 from ccd.acd.indexes import meets
 from ccd.acd.model import AgentState as S
 from ccd.acd.states import CallPhase
@@ -44,7 +45,8 @@ def _queues(strategy: m.Strategy) -> list[m.QueueConfig]:
                 m.OverflowRule(50, to_queue="gas"),
             ),
         ),
-        m.QueueConfig("gas", {"gas": 1}, strategy=strategy, max_wait_s=60, weight=1.5),
+        m.QueueConfig("gas", {"gas": 1}, strategy=strategy, max_wait_s=60, weight=1.5,
+                      wrap_up_s=5, wrap_up_required=True),
     ]
 
 
@@ -71,6 +73,8 @@ OPS = st.tuples(
             "consult_transfer",
             "callback",
             "leave",
+            "code",
+            "force",
             "wait",
             "wait",
         ]
@@ -95,7 +99,7 @@ class World:
     def feed(self, event: m.Event) -> None:
         try:
             step = self.acd.handle(event, self.now)
-        except (BadAgentTransition, AgentNotAvailable, NoSuchCall):
+        except (BadAgentTransition, AgentNotAvailable, NoSuchCall, WrapUpRequired):
             return
         for a in step.actions:
             if isinstance(a, m.Finish):
@@ -161,6 +165,10 @@ class World:
             self.feed(m.ConsultEnd(agent))
         elif op == "consult_transfer":
             self.feed(m.ConsultTransfer(agent))
+        elif op == "code":
+            self.feed(m.WrapUpCoded(agent, None if i % 3 else "other", finish=i % 2 == 0))
+        elif op == "force":
+            self.feed(m.AgentReady(agent, by="lead", forced=True))
         elif op in ("callback", "leave"):
             phase = self.acd.call_phase(call)
             if phase in (CallPhase.WAITING, CallPhase.OFFERED):
@@ -188,6 +196,11 @@ class World:
                 assert calls[a.call_id or ""].phase is CallPhase.CONNECTED
             if a.state is S.LOGGED_OUT:
                 assert a.station is None and not a.levels
+            if a.wrap_overdue:  # only a required, uncoded wrap-up outlives its time
+                assert a.state is S.WRAP_UP and a.wrap_required and not a.wrap_coded
+                assert a.wrap_until <= self.now
+            elif a.state is S.WRAP_UP and a.wrap_until > self.now:
+                assert acd.next_deadline() is not None  # its timer is still on
         for cid, call in calls.items():
             assert call.pooled == (call.phase is CallPhase.WAITING), cid
             for name in call.ringing:
@@ -221,7 +234,10 @@ def test_no_caller_is_lost_and_no_agent_idles_while_a_caller_waits(
     for cid in list(world.entered):
         world.feed(m.CallerHangup(cid))
     world.tick_to(world.now + 1000)
+    for name in AGENTS:  # overdue wrap-ups wait for their code
+        world.feed(m.WrapUpCoded(name))
     world.check()
+    assert all(s is not S.WRAP_UP for s, _ in map(world.acd.agent_state, AGENTS))
     assert all(n == 1 for n in world.finished.values())
     assert len(world.finished) == len(world.entered)
     assert world.acd.next_deadline() is None

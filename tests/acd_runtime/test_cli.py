@@ -94,6 +94,36 @@ def test_queues_and_stations_offline_on_the_database(site_config: Config) -> Non
                        "stations.remove"]
 
 
+def test_wrap_required_flag_on_add_set_and_list(site_config: Config) -> None:
+    def listed() -> dict[str, bool]:
+        out = ccd(site_config, "queues", "list", "--json").output
+        return {q["name"]: q["wrap_up_required"] for q in json.loads(out)}
+
+    added = ccd(site_config, "queues", "add", "complaints", "--skill", "water=1",
+                "--wrap-required")
+    assert added.exit_code == 0, added.output
+    assert listed() == {"complaints": True, "water": False, "billing": False}
+    line = next(li for li in ccd(site_config, "queues", "list").output.splitlines()
+                if li.startswith("complaints"))
+    assert "wrap 30s+code" in line
+    assert ccd(site_config, "queues", "set", "complaints", "--wrap-up", "45").exit_code == 0
+    assert listed()["complaints"] is True  # not given: unchanged
+    assert ccd(site_config, "queues", "set", "complaints", "--no-wrap-required").exit_code == 0
+    assert listed()["complaints"] is False
+    assert ccd(site_config, "queues", "set", "water", "--wrap-required").exit_code == 0
+    assert listed() == {"complaints": False, "water": True, "billing": False}
+    from db import open_database
+
+    db = open_database(site_config.database_path)
+    stored = dict(db.execute("SELECT name, wrap_up_required FROM queues").fetchall())
+    details = [json.loads(r["details"]) for r in rows(
+        db, "SELECT details FROM audit_log WHERE action = 'queues.set' ORDER BY id")]
+    db.close()
+    assert stored == {"complaints": 0, "water": 1, "billing": None}
+    assert details == [{"wrap_up_s": 45.0}, {"wrap_up_required": False},
+                       {"wrap_up_required": True}]
+
+
 class Daemonish:
     """The API server and the ACD runtime in their own thread and trio run, holding the lock."""
 
@@ -148,7 +178,7 @@ def test_queue_added_through_the_daemon_is_live_at_once(
 def test_agent_cli_logs_in_goes_ready_and_not_ready(
     site_config: Config, daemon: Daemonish
 ) -> None:
-    script = "state\nready\nnotready lunch\nhold\nbogus\nlogout\nquit\n"
+    script = "state\nready\nnotready meal\nhold\nbogus\nlogout\nquit\n"
     result = ccd(site_config, "agent-cli", "--user", "agent1001", "--station", "seat01",
                  input=script, CCD_PASSWORD=PASSWORD)
     assert result.exit_code == 0, result.output
@@ -157,13 +187,13 @@ def test_agent_cli_logs_in_goes_ready_and_not_ready(
         "not_ready:login @seat01",
         "not_ready:login @seat01",
         "ready @seat01",
-        "not_ready:lunch @seat01",
+        "not_ready:meal @seat01",
         "! bad-agent-transition: 当前状态（not_ready）下不能执行“call-control”",
         "未知命令：bogus（help 查看帮助）",
         "logged_out",
     ]
     pushed = [line for line in result.output.splitlines() if line.startswith("* state")]
-    assert pushed[:3] == ["* state not_ready:login", "* state ready", "* state not_ready:lunch"]
+    assert pushed[:3] == ["* state not_ready:login", "* state ready", "* state not_ready:meal"]
     from db import connect
 
     db = connect(site_config.database_path)

@@ -54,6 +54,7 @@ class QueueFields(Params, kw_only=True):
     announce_every_s: Seconds | None = None
     callback_key: Key | None = None
     ivr_key: Key | None = None
+    wrap_up_required: bool | None = None  # a wrap-up code before the agent's next call
 
 
 class QueueAddParams(QueueFields, kw_only=True):
