@@ -21,8 +21,10 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from ccd import console_settings
 from ccd.acd import settings as acd_settings
 from ccd.acd.settings import AcdSettings
+from ccd.console_settings import ConsoleSettings
 from ccd.errors import ConfigError
 from ccd.reports import settings as wallboard_settings
 from ccd.reports.settings import WallboardSettings
@@ -103,6 +105,7 @@ class Config(Base):
     acd: AcdSettings = msgspec.field(default_factory=AcdSettings)
     workorders: WorkOrderSettings = msgspec.field(default_factory=WorkOrderSettings)
     wallboard: WallboardSettings = msgspec.field(default_factory=WallboardSettings)
+    console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
     # Where the file was read from: relative paths are resolved against its folder.
     source: str = ""
 
@@ -207,6 +210,7 @@ def _validate(config: Config, file: str) -> None:
         acd_settings.check(config.acd)
         workorder_settings.validate(config.workorders)
         wallboard_settings.validate(config.wallboard)
+        console_settings.validate(config.console)
     except ConfigError as e:
         raise ConfigError(f"{file}: {e.message}", file=file, **e.details) from None
 

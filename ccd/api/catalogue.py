@@ -137,6 +137,40 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "不能停用当前登录的用户自己",
         "en": "you cannot disable the user you are logged in as",
     },
+    # The agent console's pick lists ([console] in ccd.toml).
+    "unknown-reason": {
+        "zh": "没有示忙原因“{reason}”（可选：{valid}）",
+        "en": "'{reason}' is not a not-ready reason (choose from: {valid})",
+    },
+    "unknown-disposition": {
+        "zh": "没有处理结果代码“{code}”（可选：{valid}）",
+        "en": "'{code}' is not a disposition code (choose from: {valid})",
+    },
+    # Task list: callbacks and satisfaction surveys (ccd/api/methods/tasks.py).
+    "no-such-task": {
+        "zh": "没有编号为 {id} 的任务（{kind}）",
+        "en": "no {kind} task {id}",
+    },
+    "task-done": {
+        "zh": "任务 {id}（{kind}）已处理（{status}），不能再次提交",
+        "en": "{kind} task {id} has already been dealt with ({status})",
+    },
+    "unknown-question": {
+        "zh": "回访问卷中没有问题“{question}”（现有：{known}）",
+        "en": "the survey has no question '{question}' (it has: {known})",
+    },
+    "bad-answer": {
+        "zh": "问题“{question}”的回答“{value}”无效（可选：{allowed}）",
+        "en": "'{value}' is not an answer to question '{question}' (one of: {allowed})",
+    },
+    "answer-too-long": {
+        "zh": "问题“{question}”的回答过长（最多 {max_length} 个字符）",
+        "en": "the answer to question '{question}' is too long (at most {max_length} characters)",
+    },
+    "answer-missing": {
+        "zh": "回访已答时，以下问题必须作答：{questions}",
+        "en": "an answered survey needs answers to: {questions}",
+    },
     # Client side.
     "connection-closed": {
         "zh": "与 ccd 守护进程的连接已断开",

@@ -20,8 +20,8 @@ async def test_login_ready_not_ready_logout_are_stored_with_station_and_pushed(s
     state = await agent.call("agent.login", station="seat01")
     assert (state["state"], state["reason"], state["station"]) == ("not_ready", "login", "seat01")
     assert (await agent.call("agent.ready"))["state"] == "ready"
-    state = await agent.call("agent.not_ready", reason="lunch")
-    assert (state["state"], state["reason"]) == ("not_ready", "lunch")
+    state = await agent.call("agent.not_ready", reason="meal")
+    assert (state["state"], state["reason"]) == ("not_ready", "meal")
     assert (await agent.call("agent.logout"))["state"] == "logged_out"
     # Committed before each reply: a second connection sees every row.
     log = rows(
@@ -32,7 +32,7 @@ async def test_login_ready_not_ready_logout_are_stored_with_station_and_pushed(s
     assert log == [
         {"state": "not_ready", "reason": "login", "station": "seat01", "by_user": "agent1001"},
         {"state": "ready", "reason": "", "station": "seat01", "by_user": "agent1001"},
-        {"state": "not_ready", "reason": "lunch", "station": "seat01", "by_user": "agent1001"},
+        {"state": "not_ready", "reason": "meal", "station": "seat01", "by_user": "agent1001"},
         {"state": "logged_out", "reason": "", "station": "seat01", "by_user": "agent1001"},
     ]
     # Pushed on both topics, in order, before the replies that caused them.
@@ -126,10 +126,10 @@ async def test_wrap_up_code_and_note_land_on_the_last_call(site: Site) -> None:
     await agent.call("agent.login", station="seat03")
     site.db.execute("INSERT INTO calls (id, start) VALUES ('c-1', '2026-01-01T00:00:00.000Z')")
     site.acd._last_call["agent1003"] = "c-1"  # as if the agent had just answered it
-    result = await agent.call("agent.wrap_up", code="billing-query", note="已解释账单")
+    result = await agent.call("agent.wrap_up", code="billing", note="已解释账单")
     assert result["wrapped_call"] == "c-1"
     assert rows(site.db, "SELECT wrap_code, note FROM calls WHERE id = 'c-1'") == [
-        {"wrap_code": "billing-query", "note": "已解释账单"}
+        {"wrap_code": "billing", "note": "已解释账单"}
     ]
     await agent.aclose()
 

@@ -122,7 +122,7 @@ async def test_agent_dials_out_from_their_desk_phone(
         a = await _agent(config, "agent1001")
         await a.call("subscribe", topics=["agent.agent1001"])
         await a.call("agent.login", station="seat01")
-        await a.call("agent.not_ready", reason="callbacks")
+        await a.call("agent.not_ready", reason="meeting")
         started = await a.call("agent.dial", number="13912345678")
         assert (started["state"], started["reason"]) == ("not_ready", "outbound")
         with trio.fail_after(10):
@@ -138,7 +138,7 @@ async def test_agent_dials_out_from_their_desk_phone(
         await far.hangup()
         with trio.fail_after(10):
             await desk.wait_gone()
-            await site.until(lambda: site.state("agent1001") == (S.NOT_READY, "callbacks"))
+            await site.until(lambda: site.state("agent1001") == (S.NOT_READY, "meeting"))
         (row,) = rows(site.db, "SELECT * FROM calls WHERE id = ?", [started["outbound"]])
         assert (row["direction"], row["dst"], row["agent"], row["disposition"]) == (
             "out", "13912345678", "agent1001", "ANSWERED")

@@ -76,6 +76,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "customer.screen_pop": ANY_ROLE,
     "customer.search": ANY_ROLE,
     "agent.tasks": HOTLINE,
+    # the console's pick lists and the task list (ccd/api/methods/agent.py, tasks.py)
+    "agent.options": HOTLINE,
+    **{m: HOTLINE for m in ("task.survey", "task.survey_save", "task.callback_done")},
 }
 
 _serial = itertools.count()
@@ -135,6 +138,22 @@ def _help_request(services: LocalServices, agent: str) -> int:
     return int(cursor.lastrowid or 0)
 
 
+def _survey(services: LocalServices) -> int:
+    cursor = services.db.execute(
+        "INSERT INTO surveys (phone, created_at) VALUES ('13800000001', '2026-01-01T00:00:00.000Z')"
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _callback(services: LocalServices) -> int:
+    cursor = services.db.execute(
+        "INSERT INTO callbacks (phone, due_at, created_at, updated_at) VALUES "
+        "('13800000001', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', "
+        "'2026-01-01T00:00:00.000Z')"
+    )
+    return int(cursor.lastrowid or 0)
+
+
 # Valid params for each method, given the services and the caller's user name ("" anonymous).
 PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
     "hello": lambda s, caller: {},
@@ -186,7 +205,7 @@ PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
         "agent.logout", "agent.ready", "agent.state", "agent.answer", "agent.hangup",
         "agent.hold", "agent.unhold", "agent.consult_end", "agent.conference", "acd.snapshot",
         "supervisor.stop", "queues.list", "stations.list")},
-    "agent.not_ready": lambda s, caller: {"reason": "lunch"},
+    "agent.not_ready": lambda s, caller: {"reason": "meal"},
     "agent.transfer": lambda s, caller: {"target": "billing"},
     "agent.dial": lambda s, caller: {"number": "95598"},
     "agent.wrap_up": lambda s, caller: {"code": "enquiry", "note": "已答复"},
@@ -201,6 +220,10 @@ PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
     "customer.screen_pop": lambda s, caller: {"phone": "13800000001"},
     "customer.search": lambda s, caller: {"text": "1380000"},
     "agent.tasks": lambda s, caller: {},
+    "agent.options": lambda s, caller: {},
+    "task.survey": lambda s, caller: {"id": _survey(s)},
+    "task.survey_save": lambda s, caller: {"id": _survey(s), "status": "no_answer"},
+    "task.callback_done": lambda s, caller: {"id": _callback(s), "result": "done"},
 }
 # Allowed, but refused for another reason when the connection is already logged in.
 LOGGED_IN_REFUSALS = {"login": "already-logged-in", "login_peer": "already-logged-in"}

@@ -14,6 +14,7 @@ from ccd.api.methods import (  # noqa: F401
     session,
     status,
     supervisor,
+    tasks,
     users,
     wallboard,
 )

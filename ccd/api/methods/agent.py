@@ -3,23 +3,36 @@
 Each acts as the logged-in user (their user name is the agent's id), commits the ACD records it
 caused before replying, and returns the agent's state (`agent.state`). Refusals carry the core's
 error codes: `bad-agent-transition` (the state does not allow it), `station-in-use`,
-`no-such-station`, `agent-not-available` (a transfer target who is not ready)...
+`no-such-station`, `agent-not-available` (a transfer target who is not ready)... Not-ready
+reasons and wrap-up codes must be among `[console]`'s (`unknown-reason`, `unknown-disposition`).
+
+`agent.options` gives the console its pick lists in one reply: reasons, dispositions, the survey
+script, work-order types, departments and priorities, and the stations with who is at each.
 
 Events for the agent's console are pushed on the topic 'agent.<username>' (subscribe to it).
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import msgspec
 
+from ccd import console_settings
 from ccd.acd import catalogue as acd_catalogue
+from ccd.acd import settings as acd_settings
+from ccd.acd import tables
 from ccd.api import catalogue
 from ccd.api.registry import Context, NoParams, Params, method
-from ccd.errors import CcdError
+from ccd.console_settings import Choice, ConsoleSettings
+from ccd.errors import CcdError, ClientError
+from ccd.workorders import queries
+from ccd.workorders.settings import PRIORITIES
 
 AGENT = {"agent"}
+HOTLINE = {"agent", "teamlead", "admin"}
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Text = Annotated[str, msgspec.Meta(max_length=500)]
 
@@ -33,6 +46,25 @@ def runtime(ctx: Context) -> Any:
     if acd is None:
         raise CcdError("the ACD is not running", error_id="acd-not-running")
     return acd
+
+
+def console(ctx: Context) -> ConsoleSettings:
+    """`[console]` of the daemon's current config (a SIGHUP reload replaces it)."""
+    return console_settings.from_config(ctx.services.config)
+
+
+def _check_choice(
+    choices: Sequence[Choice], code: str, error_id: str, field: str, what: str
+) -> None:
+    valid = console_settings.codes(choices)
+    if code not in valid:
+        raise ClientError(
+            f"{code!r} is not a {what} (choose from: {', '.join(valid)})",
+            error_id=error_id,
+            valid=valid,
+            did_you_mean=difflib.get_close_matches(code, valid, n=1, cutoff=0.6),
+            **{field: code},
+        )
 
 
 async def _state(ctx: Context) -> dict[str, Any]:
@@ -79,6 +111,8 @@ class NotReadyParams(Params):
 @method("agent.not_ready", roles=AGENT, params=NotReadyParams)
 async def not_ready(ctx: Context, params: NotReadyParams) -> dict[str, Any]:
     """Go not ready with a reason code; during a call: not ready once it ends."""
+    _check_choice(console(ctx).not_ready_reasons, params.reason, "unknown-reason", "reason",
+                  "not-ready reason")
     me = ctx.session.username
     runtime(ctx).not_ready(me, params.reason, by=me)
     return await _state(ctx)
@@ -166,6 +200,53 @@ class WrapUpParams(Params):
 @method("agent.wrap_up", roles=AGENT, params=WrapUpParams)
 async def wrap_up(ctx: Context, params: WrapUpParams) -> dict[str, Any]:
     """Record the call's disposition code and note; finish=true ends wrap-up now."""
+    _check_choice(console(ctx).dispositions, params.code, "unknown-disposition", "code",
+                  "disposition code")
     me = ctx.session.username
     call_id = runtime(ctx).wrap_up(me, params.code, params.note, params.finish, by=me)
     return {**await _state(ctx), "wrapped_call": call_id}
+
+
+def _stations(ctx: Context) -> list[dict[str, Any]]:
+    """Every station (database and `[acd.stations]`) with the agent logged in there or None."""
+    acd = getattr(ctx.services, "acd", None)
+    in_use: dict[str, str] = {}
+    if acd is not None:
+        settings = acd.settings
+        for agent in acd.snapshot()["agents"]:
+            if agent["station"]:
+                in_use[agent["station"]] = agent["agent"]
+    else:
+        settings = acd_settings.from_config(ctx.services.config)
+    directory = tables.StationDirectory(ctx.services.db, settings)
+    return [
+        {"station": s.name, "uri": s.uri, "agent": in_use.get(s.name)}
+        for s in directory.all().values()
+    ]
+
+
+def _last_station(ctx: Context, agent: str) -> str | None:
+    row = ctx.services.db.execute(
+        "SELECT station FROM agent_state_log WHERE agent = ? AND station IS NOT NULL "
+        "ORDER BY id DESC LIMIT 1",
+        [agent],
+    ).fetchone()
+    return row[0] if row else None
+
+
+@method("agent.options", roles=HOTLINE)
+async def options(ctx: Context, params: NoParams) -> dict[str, Any]:
+    """The console's pick lists: not-ready reasons, dispositions, the survey script, work-order
+    types, departments and priorities, stations (and who is at each), your last station."""
+    settings = console(ctx)
+    db = ctx.services.db
+    return {
+        "not_ready_reasons": msgspec.to_builtins(settings.not_ready_reasons),
+        "dispositions": msgspec.to_builtins(settings.dispositions),
+        "survey": msgspec.to_builtins(settings.survey),
+        "types": queries.types(db),
+        "departments": queries.departments(db),
+        "priorities": list(PRIORITIES),
+        "stations": _stations(ctx),
+        "last_station": _last_station(ctx, ctx.session.username),
+    }

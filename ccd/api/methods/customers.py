@@ -137,25 +137,3 @@ async def customer_search(ctx: Context, params: SearchParams) -> list[dict[str, 
     """Customers by phone, account, meter number, name or address."""
     return lookup.search_customers(ctx.services.db, params.text, limit=params.limit)
 
-
-TASKS_SQL = """
-SELECT 'callback' AS kind, id, phone, customer_id, due_at, status, note, NULL AS script
-FROM callbacks WHERE status = 'pending' AND kind IN ('request', 'notify')
-UNION ALL
-SELECT 'survey', s.id, s.phone, s.customer_id, s.created_at, s.status, '',
-       (SELECT number FROM work_orders WHERE id = s.work_order_id)
-FROM surveys s WHERE s.status = 'pending'
-ORDER BY due_at LIMIT ?
-"""
-
-
-class TasksParams(Params):
-    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
-
-
-@method("agent.tasks", roles={"agent", "teamlead", "admin"}, params=TasksParams)
-async def agent_tasks(ctx: Context, params: TasksParams) -> list[dict[str, Any]]:
-    """Pending callbacks (earliest due first) and satisfaction surveys to call."""
-    cursor = ctx.services.db.execute(TASKS_SQL, [params.limit])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
