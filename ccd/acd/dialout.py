@@ -102,7 +102,9 @@ class Dialler:
     async def _run(self, out: _Outbound, station_uri: str, number_uri: str) -> None:
         rt = self.rt
         assert rt.driver is not None
-        disposition, talk = "NO ANSWER", 0.0
+        disposition = "NO ANSWER"
+        started: float | None = None  # when the number answered
+        recording = CallRecording(rt.recordings_dir / f"{out.call_id}-out.wav")
         try:
             with out.cancel:
                 station = await rt.driver.originate(
@@ -116,15 +118,11 @@ class Dialler:
                 rt.call_log.answered(out.call_id)
                 disposition, started = "ANSWERED", trio.current_time()
                 self._tell(out, "answered")
-                recording = CallRecording(rt.recordings_dir / f"{out.call_id}-out.wav")
                 if rt.settings.record_calls:
                     await recording.start(station)
                 async with trio.open_nursery() as nursery:
                     for leg in (station, far):
                         nursery.start_soon(_cancel_when_gone, leg, nursery.cancel_scope)
-                talk = trio.current_time() - started
-                if recording.started:
-                    await rt.keep_recording(out.call_id, station, recording)
         except ChannelGone as gone:
             disposition = "BUSY" if getattr(gone, "code", 0) == 486 else "NO ANSWER"
             self._tell(out, "failed", cause=str(gone.cause))
@@ -132,12 +130,17 @@ class Dialler:
             disposition = "FAILED"
             self._tell(out, "failed", cause=str(fault))
         finally:
+            # Also when the agent hangs up (`hang_up` cancels this call midway): the talk time
+            # and the recording are kept before the legs go.
             with trio.CancelScope(shield=True):
+                talk = None if started is None else trio.current_time() - started
+                if recording.started:
+                    await rt.keep_recording(out.call_id, out.legs[0], recording)
                 for leg in out.legs:
                     with quietly("hang up an outbound leg", leg):
                         await leg.hangup()
                 rt.call_log.end(out.call_id, disposition=disposition, hangup_by="agent",
-                                talk_s=round(talk, 3) if talk else None)
+                                talk_s=None if talk is None else round(talk, 3))
                 del self._calls[out.agent]
                 self._tell(out, "ended", disposition=disposition)
                 self._restore(out)

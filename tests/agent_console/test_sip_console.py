@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,24 +18,12 @@ import trio
 
 from hw.sipphone import open_phone
 from tests.agent_console.conftest import console, log_in, make_site, query, screen_text, until
+from tests.agent_console.sip_helpers import hotline_uri, prompts_fixture  # noqa: F401
+from tests.agent_console.sip_helpers import wait_call_event as _wait_event
 from tests.daemon_proc import DaemonProcess
 from tests.sip.conftest import free_rtp_block
 
 pytestmark = pytest.mark.sip
-
-
-@pytest.fixture(scope="module")
-def prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("prompts")
-    out = subprocess.run([sys.executable, "-m", "ccd", "prompts", "build", "--prompts-dir",
-                          str(folder)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return folder
-
-
-def hotline_uri(daemon: DaemonProcess) -> str:
-    line = next(x for x in daemon.stderr_lines if "answering SIP calls at" in x)
-    return line.rsplit(" ", 1)[-1].strip().replace("sip:ccd@", "sip:hotline@")
 
 
 async def test_call_from_ivr_to_wrap_up_by_keys(tmp_path: Path, prompts: Path) -> None:
@@ -132,12 +118,3 @@ async def _scenario(daemon: DaemonProcess, config: Path, db: Path) -> None:
     path = json.loads(query(db, "SELECT ivr_path FROM calls WHERE id = ?", (call_id,))[0][0])
     assert "agent_queue" in path
 
-
-async def _wait_event(db: Path, caller: str, kind: str, node: str) -> None:
-    with trio.fail_after(30):
-        while True:
-            rows = query(db, "SELECT e.data FROM call_events e JOIN calls c ON c.id = e.call_id "
-                         "WHERE c.src = ? AND e.kind = ?", (caller, kind))
-            if any(json.loads(d).get("node") == node for (d,) in rows):
-                return
-            await trio.sleep(0.05)
