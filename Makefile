@@ -9,7 +9,7 @@ SITE   ?= demo-site
 # Debian packages the daemon, its tests and benchmarks use; installed when run as root.
 DEBS   := espeak-ng sox sip-tester tmux kamailio systemd
 
-.PHONY: demo test deps venv lint bench bench-api bench-acd bench-history bench-sip bench-wallboard clean
+.PHONY: demo test deps venv lint bench bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent clean
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -44,7 +44,7 @@ demo: deps venv
 	exec $(BIN)/ccd --config $(SITE)/ccd.toml run
 
 # Benchmarks print figures (and write JSON to bench/out/); they never pass or fail on speed.
-bench: bench-api bench-acd bench-history bench-sip bench-wallboard
+bench: bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent
 
 bench-api: venv
 	$(BIN)/python bench/api_bench.py
@@ -67,3 +67,7 @@ clean:
 
 bench-wallboard: venv
 	bench/wallboard/run.sh
+
+# Offer -> screen pop painted (p50/p99) and the console's memory after many calls.
+bench-agent: venv
+	$(BIN)/python -m bench.agent_console.bench_screen_pop

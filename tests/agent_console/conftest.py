@@ -43,7 +43,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def daemon(site: Path) -> Iterator[WallboardDaemon]:
-    d = WallboardDaemon(site).start()
+    """The daemon on the demo site; every queue requires a wrap-up code."""
+    d = WallboardDaemon(site, "acd.wrap_up_required=true").start()
     yield d
     d.stop()
 

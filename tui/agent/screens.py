@@ -7,6 +7,7 @@ Every dialog works with keys alone: Tab moves between fields, Enter submits, Esc
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from textual import on, work
@@ -14,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from tui.agent.catalog import Texts
@@ -22,8 +23,19 @@ from tui.agent.catalog import Texts
 Search = Callable[[str], Awaitable[list[tuple[str, Any]]]]
 
 
+@dataclass(frozen=True)
+class Field:
+    """One form field: typed text, or one of `choices` ((value, label) pairs) when given."""
+
+    name: str
+    label: str
+    value: str = ""
+    choices: Sequence[tuple[str, str]] = ()
+
+
 class LoginScreen(Screen[None]):
-    """Agent number, password, station; Enter logs in (the app does the talking)."""
+    """Agent number, password and station; Enter logs in (the app does the talking). Left
+    empty, the station is chosen from a list once the daemon has accepted the password."""
 
     def __init__(self, t: Texts, agent: str = "", station: str = "") -> None:
         super().__init__()
@@ -52,8 +64,7 @@ class LoginScreen(Screen[None]):
         agent = self.query_one("#login-agent", Input).value.strip()
         password = self.query_one("#login-password", Input).value
         station = self.query_one("#login-station", Input).value.strip()
-        for selector, value in (("#login-agent", agent), ("#login-password", password),
-                                ("#login-station", station)):
+        for selector, value in (("#login-agent", agent), ("#login-password", password)):
             if not value:
                 self.query_one(selector, Input).focus()
                 return
@@ -84,12 +95,15 @@ class ChoiceScreen(ModalScreen[tuple[str, str] | None]):
     BINDINGS = [Binding("escape", "cancel", show=False)]
 
     def __init__(self, title: str, choices: Sequence[tuple[str, str]], *, note: str | None = None,
-                 note_label: str = "") -> None:
+                 note_label: str = "", selected: str | None = None) -> None:
+        """selected: the code highlighted first (else the first choice)."""
         super().__init__()
         self.title_text = title
         self.choices = list(choices)
         self.note = note
         self.note_label = note_label
+        codes = [code for code, _ in self.choices]
+        self.first = codes.index(selected) if selected in codes else 0
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -102,7 +116,7 @@ class ChoiceScreen(ModalScreen[tuple[str, str] | None]):
 
     def on_mount(self) -> None:
         options = self.query_one("#choices", OptionList)
-        options.highlighted = 0
+        options.highlighted = self.first
         options.focus()
 
     def _chosen(self) -> str:
@@ -126,29 +140,55 @@ class ChoiceScreen(ModalScreen[tuple[str, str] | None]):
 
 
 class FormScreen(ModalScreen[dict[str, str] | None]):
-    """Fields (name, label, value); Enter in any field submits them all, Escape cancels."""
+    """Fields (text or pick lists) under optional read-only lines (a script to read out).
 
-    BINDINGS = [Binding("escape", "cancel", show=False)]
+    Enter in a text field or Ctrl+S submits them all; on a pick list Enter opens it (arrows
+    choose, Enter takes); Tab moves; Escape cancels. Dismisses with {name: value} or None."""
 
-    def __init__(self, title: str, fields: Sequence[tuple[str, str, str]]) -> None:
+    BINDINGS = [Binding("escape", "cancel", show=False),
+                Binding("ctrl+s", "submit", show=False, priority=True)]
+
+    def __init__(self, title: str, fields: Sequence[Field | tuple[str, str, str]],
+                 intro: Sequence[str] = ()) -> None:
         super().__init__()
         self.title_text = title
-        self.fields = list(fields)
+        self.fields = [f if isinstance(f, Field) else Field(*f) for f in fields]
+        self.intro = list(intro)
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            for name, label, value in self.fields:
-                yield Static(label, classes="label")
-                yield Input(value, id=f"field-{name}")
+            if self.intro:
+                yield Static("\n".join(self.intro), id="form-intro")
+            for f in self.fields:
+                yield Static(f.label, classes="label")
+                if f.choices:
+                    values = [v for v, _ in f.choices]
+                    yield Select([(label, v) for v, label in f.choices], id=f"field-{f.name}",
+                                 allow_blank=False, compact=True,
+                                 value=f.value if f.value in values else values[0])
+                else:
+                    yield Input(f.value, id=f"field-{f.name}")
 
     def on_mount(self) -> None:
-        self.query(Input).first().focus()
+        first = self.fields[0] if self.fields else None
+        if first is not None:
+            self.query_one(f"#field-{first.name}").focus()
+
+    def values(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for f in self.fields:
+            widget = self.query_one(f"#field-{f.name}")
+            value = widget.value if isinstance(widget, (Input, Select)) else ""
+            out[f.name] = "" if value is Select.BLANK else str(value)
+        return out
 
     @on(Input.Submitted)
     def submitted(self) -> None:
-        self.dismiss({name: self.query_one(f"#field-{name}", Input).value
-                      for name, _, _ in self.fields})
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        self.dismiss(self.values())
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -219,21 +259,49 @@ class LookupScreen(ModalScreen[Any]):
         self.dismiss(None)
 
 
-class TextScreen(ModalScreen[None]):
-    """Read-only lines (the task list); Escape closes."""
+class TaskScreen(ModalScreen[tuple[str, Any] | None]):
+    """The agent's task list: Enter works the highlighted task (the survey form or the
+    callback's outcome), the dial key calls its number; dismisses with ('work' | 'dial', task)."""
 
-    BINDINGS = [Binding("escape", "close", show=False)]
+    # id="dial": the console's keymap moves this key with the console's own dial key.
+    BINDINGS = [Binding("escape", "close", show=False),
+                Binding("f8", "dial", show=False, id="dial")]
 
-    def __init__(self, title: str, lines: Sequence[str]) -> None:
+    def __init__(self, title: str, tasks: Sequence[tuple[str, dict[str, Any]]], empty: str
+                 ) -> None:
+        """tasks: (label, task) pairs."""
         super().__init__()
         self.title_text = title
-        self.lines = list(lines)
+        self.tasks = list(tasks)
+        self.empty = empty
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            with VerticalScroll():
-                yield Static("\n".join(self.lines), id="text-lines")
+            yield OptionList(*(Option(label) for label, _ in self.tasks), id="tasks")
+            if not self.tasks:
+                yield Static(self.empty, id="tasks-none")
+
+    def on_mount(self) -> None:
+        tasks = self.query_one("#tasks", OptionList)
+        if self.tasks:
+            tasks.highlighted = 0
+        tasks.focus()
+
+    def _current(self) -> dict[str, Any] | None:
+        index = self.query_one("#tasks", OptionList).highlighted
+        return self.tasks[index][1] if self.tasks and index is not None else None
+
+    @on(OptionList.OptionSelected, "#tasks")
+    def picked(self) -> None:
+        task = self._current()
+        if task is not None:
+            self.dismiss(("work", task))
+
+    def action_dial(self) -> None:
+        task = self._current()
+        if task is not None:
+            self.dismiss(("dial", task))
 
     def action_close(self) -> None:
         self.dismiss(None)

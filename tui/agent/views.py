@@ -25,17 +25,26 @@ def yuan(fen: Any) -> str:
     return f"{(fen or 0) / 100:.2f}"
 
 
-def state_line(state: dict[str, Any], t: Texts, now: float, wrap_left: float | None) -> str:
-    """'agent1001 · seat01 · 示忙(用餐) · 已持续 01:05'."""
+def state_line(state: dict[str, Any], t: Texts, now: float, wrap_left: float | None,
+               owed: bool = False) -> str:
+    """'agent1001 · seat01 · 示忙(用餐) · 已持续 01:05', then in wrap-up the seconds left (or
+    overdue) and, when the queue requires a code not yet given, that it is owed.
+
+    state: the daemon's agent state plus 'agent' and 'reason_label' (the reason's label)."""
     name = state.get("state") or "logged_out"
-    reason = state.get("reason")
-    shown_reason = f"（{t.maybe('reason', reason)}）" if name == "not_ready" and reason else ""
+    reason = state.get("reason_label") or t.maybe("reason", state.get("reason"))
+    shown_reason = f"（{reason}）" if name == "not_ready" and reason else ""
     since = state.get("since")
     elapsed = now - since if since else state.get("in_state_s") or 0
     text = t("state_line", agent=state.get("agent", ""), station=state.get("station") or "-",
              state=t(f"state_{name}"), reason=shown_reason, time=clock(elapsed))
     if name == "wrap_up" and wrap_left is not None:
-        text += t("wrap_left", seconds=max(0, int(wrap_left)))
+        if wrap_left >= 0:
+            text += t("wrap_left", seconds=int(wrap_left))
+        else:
+            text += t("wrap_overdue", seconds=int(-wrap_left))
+    if name == "wrap_up" and owed:
+        text += t("wrap_owed")
     return escape(text)
 
 
@@ -121,3 +130,29 @@ def _short(at: Any) -> str:
 def _cut(text: Any, width: int) -> str:
     text = str(text or "").replace("\n", " ")
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def task_line(task: dict[str, Any], t: Texts) -> str:
+    """'回访 · 11-23 09:00 · 13800000004 刘芳 · WO-20261123-0042 · note' for the task list."""
+    who = " ".join(str(x) for x in (task.get("phone"), task.get("customer_name")) if x)
+    parts = [t.maybe("kind", task.get("kind")), _short(task.get("due_at")), who or "-",
+             str(task.get("work_order") or ""), _cut(task.get("note"), 30)]
+    return escape(" · ".join(p for p in parts if p))
+
+
+def survey_intro(survey: dict[str, Any], t: Texts) -> list[str]:
+    """The survey's header lines: who to call about which work order, then the script's intro."""
+    customer = survey.get("customer") or {}
+    order = survey.get("work_order") or {}
+    lines = [t("survey_who", phone=survey.get("phone") or "-",
+               name=customer.get("name") or t("none"),
+               number=order.get("number") or t("none"),
+               description=_cut(order.get("description"), 40))]
+    script = survey.get("script") or {}
+    intro = script.get(f"intro_{t.language}") or script.get("intro_zh")
+    if intro:
+        lines.append(str(intro))
+    closing = script.get(f"closing_{t.language}") or script.get("closing_zh")
+    if closing:
+        lines.append(t("survey_closing", text=closing))
+    return [escape(line) for line in lines]
