@@ -113,8 +113,9 @@ def test_every_action_has_a_key(daemon: WallboardDaemon) -> None:
             await pilot.press("ctrl+s")
             await until(pilot, lambda: "WO-" in app.notice_text, "the work-order number")
             number = app.notice_text.rsplit("：", 1)[-1]
-            assert query(db, "SELECT type, priority, call_id, customer_id FROM work_orders "
-                         "WHERE number = ?", (number,)) == [("repair", "urgent", "walk-1", 4)]
+            assert query(db, "SELECT type, priority, department, call_id, customer_id "
+                         "FROM work_orders WHERE number = ?", (number,)) == [
+                ("repair", "urgent", "repair", "walk-1", 4)]  # the department followed
             await dialog("ctrl+r", FormScreen)  # raise a hand
             await type_text(pilot, "help")
             await pilot.press("enter")

@@ -66,10 +66,18 @@ class Options:
                 if x.get("active", 1)]
 
     def departments(self, t: Texts) -> list[Choice]:
-        """Departments as (code, label); the first, '', lets the daemon route by type."""
+        """Departments as (code, label); the first, '', dispatches to none (the hotline keeps
+        the work order, e.g. an enquiry answered on the phone)."""
         return [("", t("wo_department_auto"))] + [
             (str(x["code"]), _name(x, t)) for x in self.reply.get("departments") or []
             if x.get("active", 1)]
+
+    def default_department(self, type_code: str) -> str:
+        """The department a work-order type usually goes to ('' when none)."""
+        for x in self.reply.get("types") or []:
+            if x.get("code") == type_code:
+                return str(x.get("default_department") or "")
+        return ""
 
     def priorities(self, t: Texts) -> list[Choice]:
         names = self.reply.get("priorities") or ["urgent", "high", "normal", "low"]

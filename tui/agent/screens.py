@@ -149,11 +149,15 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
                 Binding("ctrl+s", "submit", show=False, priority=True)]
 
     def __init__(self, title: str, fields: Sequence[Field | tuple[str, str, str]],
-                 intro: Sequence[str] = ()) -> None:
+                 intro: Sequence[str] = (),
+                 follow: Callable[[str, str], dict[str, str]] | None = None) -> None:
+        """follow(name, value): when a pick list changes, the other fields to set then
+        (e.g. the work order's department follows its type)."""
         super().__init__()
         self.title_text = title
         self.fields = [f if isinstance(f, Field) else Field(*f) for f in fields]
         self.intro = list(intro)
+        self.follow = follow
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):
@@ -182,6 +186,18 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
             value = widget.value if isinstance(widget, (Input, Select)) else ""
             out[f.name] = "" if value is Select.BLANK else str(value)
         return out
+
+    @on(Select.Changed)
+    def changed(self, event: Select.Changed) -> None:
+        if self.follow is None or event.select.id is None:
+            return
+        for name, value in self.follow(event.select.id.removeprefix("field-"),
+                                       str(event.value)).items():
+            widget = self.query_one(f"#field-{name}")
+            if isinstance(widget, Select):
+                widget.value = value
+            elif isinstance(widget, Input):
+                widget.value = value
 
     @on(Input.Submitted)
     def submitted(self) -> None:

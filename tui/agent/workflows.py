@@ -22,7 +22,7 @@ class Workflows(ConsoleBase):
 
     def action_work_order(self) -> None:
         """A work order for the caller, prefilled: the note, a type from the IVR keys, VIP
-        callers at high priority, the department left to the type's default."""
+        callers at high priority, the type's usual department (or none: the hotline keeps it)."""
         pop = self.pop or {}
         customer = pop.get("customer") or {}
         digits = (pop.get("call") or {}).get("digits") or ""
@@ -33,8 +33,13 @@ class Workflows(ConsoleBase):
             Field("type", t("wo_type"), kind, self.options.types(t)),
             Field("priority", t("wo_priority"), "high" if customer.get("vip") else "normal",
                   self.options.priorities(t)),
-            Field("department", t("wo_department"), "", self.options.departments(t)),
-        ]), self._work_order)
+            Field("department", t("wo_department"), self.options.default_department(kind),
+                  self.options.departments(t)),
+        ], follow=self._department_follows), self._work_order)
+
+    def _department_follows(self, name: str, value: str) -> dict[str, str]:
+        """A new type brings its usual department."""
+        return {"department": self.options.default_department(value)} if name == "type" else {}
 
     async def _work_order(self, form: dict[str, str] | None) -> None:
         if not form:
