@@ -30,9 +30,11 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
 
 def sip_overrides() -> list[str]:
     """--set options giving a daemon its own SIP port and RTP range, so tests never collide."""
-    port = free_port()
-    rtp = 20000 + (port % 200) * 200
-    return [f"sip.listen=127.0.0.1:{port}", f"sip.rtp_port_start={rtp}"]
+    while True:
+        port = free_port()
+        rtp = 20000 + (port % 200) * 200
+        if not rtp <= port < rtp + 200 * 4:  # the workers' RTP ranges must not hold it
+            return [f"sip.listen=127.0.0.1:{port}", f"sip.rtp_port_start={rtp}"]
 
 
 class DaemonProcess:
