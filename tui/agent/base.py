@@ -21,6 +21,7 @@ from tui.agent.catalog import Texts
 from tui.agent.messages import StateFetched
 from tui.agent.options import Options
 from tui.agent.screens import ConsoleScreen
+from tui.keyline import key_line
 
 ON_A_CALL = ("talking", "on_hold")
 WITH_A_CALL = ("ringing", "talking", "on_hold", "wrap_up")
@@ -118,6 +119,9 @@ class ConsoleBase(App[None]):
                 notice.set_class(error, "-error")
                 notice.update(text)
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.redraw)  # the key line is laid out for the width
+
     def tick(self) -> None:
         screen = self.console_screen
         if screen is not None:
@@ -167,4 +171,5 @@ class ConsoleBase(App[None]):
         return self.keys[action].replace("ctrl+", "^").upper()
 
     def keys_line(self) -> str:
-        return "  ".join(f"[b]{self.key_label(a)}[/b] {self.t('key_' + a)}" for a in self.keys)
+        width = self.console_screen.size.width - 2 if self.console_screen else 0
+        return key_line(((self.key_label(a), self.t("key_" + a)) for a in self.keys), width)

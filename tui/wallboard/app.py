@@ -36,6 +36,7 @@ from ccd.errors import CcdError, Forbidden
 from ccd.reports import board as wire
 from ccd.reports.board import AgentRow, Wallboard
 from ccd.reports.settings import WallboardSettings
+from tui.keyline import key_line
 from tui.wallboard import format as fmt
 from tui.wallboard import views
 from tui.wallboard.catalogue import Texts
@@ -378,7 +379,8 @@ class WallboardApp(App[None]):
         ))
         if not self.kiosk:
             keys = (self.KEYS if self.roles & LEADS else ()) + self.VIEW_KEYS
-            self._set("#keys", "  ".join(f"[b]{key}[/b] {t(label)}" for key, label in keys))
+            self._set("#keys", key_line(((key, t(label)) for key, label in keys),
+                                        self.size.width - 2))
         board = self.board
         if self.refused:
             text, cls = t("forbidden") + f"（{self.refused}）", "alarm"
