@@ -22,9 +22,9 @@ deps:
 	  fi; \
 	fi
 
-$(BIN)/ccd: pyproject.toml
+$(BIN)/ccd: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]' -c constraints.txt
 	@touch $@
 
 venv: $(BIN)/ccd
