@@ -20,7 +20,7 @@ from ccd.calls import CallLog, new_call_id
 from hw.sip import SipChannel, SipDriver, open_sip_driver
 from hw.sipphone import SipPhone, open_phone
 from tests.acd_runtime.conftest import AcdServices, start_runtime, wait_until
-from tests.sip.audio import tone_levels, write_tone
+from tests.sip.audio import record_legs, tone_levels, write_tone
 from tests.sip.conftest import driver_kwargs, free_rtp_block
 
 
@@ -97,13 +97,7 @@ class SipSite:
 
     async def record(self, legs: dict[str, SipChannel], seconds: float = 1.6) -> dict[str, Path]:
         """Record what each phone hears for `seconds`; returns the files by name."""
-        paths = {name: self.tmp / f"{name}-{trio.current_time():.3f}.wav" for name in legs}
-        for name, leg in legs.items():
-            await leg.start_record(paths[name])
-        await trio.sleep(seconds)
-        for leg in legs.values():
-            await leg.stop_record()
-        return paths
+        return await record_legs(self.tmp, legs, seconds)
 
 
 def levels(path: Path, *freqs: int, skip: float = 0.3) -> dict[float, float]:

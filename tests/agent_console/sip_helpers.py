@@ -32,7 +32,7 @@ from hw.sip import SipChannel
 from hw.sipphone import SipPhone, open_phone
 from tests.agent_console.conftest import console, log_in, query, screen_text, type_text, until
 from tests.daemon_proc import DaemonProcess
-from tests.sip.audio import PRESENT, tone_levels, write_tone
+from tests.sip.audio import PRESENT, record_legs, tone_levels, write_tone
 from tests.sip.conftest import free_rtp_block
 from tui.agent.app import AgentConsoleApp
 
@@ -92,14 +92,7 @@ async def record(folder: Path, legs: dict[str, SipChannel], seconds: float = 1.6
                  ) -> dict[str, Path]:
     """Record what each phone's leg hears for `seconds` (the measuring window); the files by
     name."""
-    stamp = f"{trio.current_time():.3f}"
-    paths = {name: folder / f"{name}-{stamp}.wav" for name in legs}
-    for name, leg in legs.items():
-        await leg.start_record(paths[name])
-    await trio.sleep(seconds)
-    for leg in legs.values():
-        await leg.stop_record()
-    return paths
+    return await record_legs(folder, legs, seconds)
 
 
 async def wait_hearing(folder: Path, leg: SipChannel, freq: int, level: float = PRESENT,

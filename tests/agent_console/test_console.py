@@ -126,7 +126,8 @@ def test_every_action_has_a_key(daemon: WallboardDaemon) -> None:
             await lead.call("supervisor.answer_help", id=help_id, answer="马上来")
             await until(pilot, lambda: "马上来" in app.notice_text, "the lead's answer")
             await dialog("ctrl+t", TaskScreen)  # tasks: the callback is due first
-            assert "回电" in screen_text(app) and "满意度" in screen_text(app)
+            await until(pilot, lambda: "回电" in screen_text(app)
+                        and "满意度" in screen_text(app), "both tasks listed")
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, FormScreen), "the callback form")
             await type_text(pilot, "ok")
@@ -143,7 +144,7 @@ def test_every_action_has_a_key(daemon: WallboardDaemon) -> None:
             await dialog("ctrl+t", TaskScreen)
             await pilot.press("enter")  # the survey: its script and one field per question
             await until(pilot, lambda: isinstance(app.screen, FormScreen), "the survey form")
-            assert "刘芳" in screen_text(app)
+            await until(pilot, lambda: "刘芳" in screen_text(app), "the survey's customer")
             await pilot.press("tab", "enter", "down", "enter")  # the score: 4 (5 is first)
             await pilot.press("ctrl+s")
             await until(pilot, lambda: "task.survey_save" in client.methods, "survey saved")
@@ -161,7 +162,7 @@ def test_every_action_has_a_key(daemon: WallboardDaemon) -> None:
             await pilot.press("escape")
             await pilot.press("f2")  # not before the wrap-up code
             await until(pilot, lambda: "话后" in app.notice_text, "wrap-up required")
-            assert "须填写处理结果" in screen_text(app)
+            await until(pilot, lambda: "须填写处理结果" in screen_text(app), "code owed")
             await dialog("f12", ChoiceScreen)
             await pilot.press("enter", "enter")
             await until(pilot, lambda: app.state.get("state") == "ready", "ready")
@@ -192,7 +193,8 @@ def test_login_chooses_a_station_and_remembers_it(daemon: WallboardDaemon) -> No
             await pilot.press("tab")
             await type_text(pilot, "agent1005")
             await pilot.press("enter")  # no station typed: the list
-            await until(pilot, lambda: isinstance(app.screen, ChoiceScreen), "the stations")
+            await until(pilot, lambda: isinstance(app.screen, ChoiceScreen)
+                        and "seat01" in screen_text(app), "the stations drawn")
             shown = screen_text(app)
             await pilot.press(*move, "enter")
             await until(pilot, lambda: app.logged_in and app.state.get("station"), "logged in")
@@ -226,11 +228,12 @@ def test_reconnects_and_restores_the_state(site: Path) -> None:
             first.proc.kill()
             first.proc.wait()
             await until(pilot, lambda: not app.connected, "the drop")
-            assert "正在重连" in screen_text(app)
+            await until(pilot, lambda: "正在重连" in screen_text(app), "reconnecting shown")
             second.append(await asyncio.to_thread(WallboardDaemon(site).start))
             await until(pilot, lambda: app.connected and app.reconnects == 1, "reconnected", 30)
             await until(pilot, lambda: app.state.get("reason") == "meal", "restored")
-            assert "已重新连接" in screen_text(app) and "示忙（用餐）" in screen_text(app)
+            await until(pilot, lambda: "已重新连接" in screen_text(app)
+                        and "示忙（用餐）" in screen_text(app), "restored shown")
             lead = await admin(second[0].socket)
             snapshot = await lead.call("acd.snapshot")
             (me,) = [a for a in snapshot["agents"] if a["agent"] == "agent1003"]

@@ -6,6 +6,9 @@ import math
 import struct
 import wave
 from pathlib import Path
+from typing import Any
+
+import trio
 
 RATE = 8000
 
@@ -63,3 +66,16 @@ def hears(path: Path, present: list[float], absent: list[float], skip: float = 0
     for f in absent:
         assert levels[f] < ABSENT, f"{f} Hz should not be in {path.name}: {levels}"
     return levels
+
+
+async def record_legs(folder: Path, legs: dict[str, Any], seconds: float = 1.6
+                      ) -> dict[str, Path]:
+    """Record what each leg (a SipChannel, by name) hears for `seconds`; the files by name."""
+    stamp = f"{trio.current_time():.3f}"
+    paths = {name: folder / f"{name}-{stamp}.wav" for name in legs}
+    for name, leg in legs.items():
+        await leg.start_record(paths[name])
+    await trio.sleep(seconds)
+    for leg in legs.values():
+        await leg.stop_record()
+    return paths
