@@ -91,6 +91,10 @@ class Acd(CallControl):
     def agent_station(self, agent: str) -> str | None:
         return self._agent(agent).station
 
+    def agent_consulting(self, agent: str) -> str | None:
+        """The agent this agent is consulting (a consult transfer under way), if any."""
+        return self._agent(agent).consult_target
+
     def call_phase(self, call_id: str) -> CallPhase:
         """The call's phase; ENDED for calls that left the ACD (or never entered)."""
         call = self._calls.get(call_id)

@@ -37,6 +37,7 @@ class _Outbound:
     cancel: trio.CancelScope
     before: tuple[AgentState, str | None]
     legs: list[Channel] = field(default_factory=list)
+    ended_by: str | None = None  # 'agent' (hang-up key or desk phone), 'callee' or None
 
 
 class Dialler:
@@ -56,6 +57,7 @@ class Dialler:
         out = self._calls.get(agent)
         if out is None:
             return False
+        out.ended_by = out.ended_by or "agent"
         out.cancel.cancel()
         return True
 
@@ -121,8 +123,9 @@ class Dialler:
                 if rt.settings.record_calls:
                     await recording.start(station)
                 async with trio.open_nursery() as nursery:
-                    for leg in (station, far):
-                        nursery.start_soon(_cancel_when_gone, leg, nursery.cancel_scope)
+                    for leg, side in ((station, "agent"), (far, "callee")):
+                        nursery.start_soon(_cancel_when_gone, leg, nursery.cancel_scope, out,
+                                           side)
         except ChannelGone as gone:
             disposition = "BUSY" if getattr(gone, "code", 0) == 486 else "NO ANSWER"
             self._tell(out, "failed", cause=str(gone.cause))
@@ -139,7 +142,8 @@ class Dialler:
                 for leg in out.legs:
                     with quietly("hang up an outbound leg", leg):
                         await leg.hangup()
-                rt.call_log.end(out.call_id, disposition=disposition, hangup_by="agent",
+                rt.call_log.end(out.call_id, disposition=disposition,
+                                hangup_by=out.ended_by or "system",
                                 talk_s=None if talk is None else round(talk, 3))
                 del self._calls[out.agent]
                 self._tell(out, "ended", disposition=disposition)
@@ -156,6 +160,9 @@ class Dialler:
             self.rt.service.feed(m.AgentNotReady(out.agent, reason or "break"))
 
 
-async def _cancel_when_gone(leg: Channel, scope: trio.CancelScope) -> None:
+async def _cancel_when_gone(leg: Channel, scope: trio.CancelScope, out: _Outbound,
+                            side: str) -> None:
+    """End the call when `leg` hangs up; the first side to go is the one that hung up."""
     await wait_gone(leg)
+    out.ended_by = out.ended_by or side
     scope.cancel()

@@ -33,6 +33,7 @@ def agent_view(rt: AcdRuntime, agent: str) -> dict[str, Any]:
     now = trio.current_time()
     stats = next(a for a in rt.acd.statistics(now).agents if a.agent == agent)
     call_id = rt.call_of(agent)
+    in_conference = bool(call_id and rt.conference_of(call_id))
     return {
         "agent": agent,
         "state": state.value,
@@ -44,7 +45,8 @@ def agent_view(rt: AcdRuntime, agent: str) -> dict[str, Any]:
         "last_call_id": rt.last_call(agent),
         "calls": stats.calls,
         "answer": rt.answer_mode(agent),
-        "conference": bool(call_id and rt.conference_of(call_id)),
+        "conference": in_conference,
+        "consulting": None if in_conference else rt.acd.agent_consulting(agent),
         "outbound": rt.dialler.current(agent),
         "caller": rt.caller_number(call_id) if call_id else None,
         **wrap_view(rt, agent, stats.call_id, now),

@@ -86,9 +86,11 @@ def test_consultation_cancelled_and_consultation_not_answered() -> None:
     _answered(h, "a", "c1", 2)
     h.login("x", "y", at=3)
     h.feed(m.ConsultStart("a", "x"), at=4)
+    assert h.acd.agent_consulting("a") == "x" and h.acd.agent_consulting("x") is None
     h.feed(m.AgentAnswered("x", "c1"), at=5)
     step = h.feed(m.ConsultEnd("a"), at=9)
     assert m.EndConsult("x", "c1") in step.actions
+    assert h.acd.agent_consulting("a") is None
     assert h.state("x") is S.READY and h.state("a") is S.ON_HOLD
     h.feed(m.ConsultStart("a", "y"), at=10)
     [step] = h.run_until(25)

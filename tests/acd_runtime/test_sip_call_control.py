@@ -140,8 +140,8 @@ async def test_agent_dials_out_from_their_desk_phone(
             await desk.wait_gone()
             await site.until(lambda: site.state("agent1001") == (S.NOT_READY, "meeting"))
         (row,) = rows(site.db, "SELECT * FROM calls WHERE id = ?", [started["outbound"]])
-        assert (row["direction"], row["dst"], row["agent"], row["disposition"]) == (
-            "out", "13912345678", "agent1001", "ANSWERED")
+        assert (row["direction"], row["dst"], row["agent"], row["disposition"],
+                row["hangup_by"]) == ("out", "13912345678", "agent1001", "ANSWERED", "callee")
         assert row["talk_s"] >= 1.6 and row["end"] is not None
         (rec,) = rows(site.db, "SELECT * FROM recordings WHERE call_id = ?", [row["id"]])
         assert rec["seconds"] >= 1.6

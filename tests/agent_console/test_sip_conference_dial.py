@@ -127,6 +127,9 @@ async def test_consult_end_then_three_way_conference_by_keys(
             await consult(a, "agent1002")
             desk_b = await answer(b, phones["agent1002"])
             assert await b.read(lambda app: app.state.get("call_id")) == call_id
+            # the daemon says whom A consults (a restarted console would know it too)
+            await a.until(lambda app: app.state.get("consulting") == "agent1002"
+                          and "agent1002" in screen_text(app), "consulting shown")
             await desk_b.start_play([tones[B]])
             await wait_hearing(heard_dir, desk_a, B)
             heard = await record(heard_dir, {"caller": call, "a": desk_a, "b": desk_b})
@@ -144,6 +147,7 @@ async def test_consult_end_then_three_way_conference_by_keys(
                           and app.state.get("call_id") == call_id, "A holding the caller")
             await a.press("f5")
             await a.until_state("talking")
+            assert await a.read(lambda app: app.consulting) is None
             await wait_hearing(heard_dir, call, A)
             heard = await record(heard_dir, {"caller": call, "a": desk_a})
             hears(heard["caller"], present=[A], absent=[MUSIC, B])
@@ -157,6 +161,8 @@ async def test_consult_end_then_three_way_conference_by_keys(
             await a.press("f7")
             await a.until(lambda app: app.state.get("state") == "talking"
                           and app.state.get("conference") is True, "the conference")
+            assert await a.read(lambda app: (app.consulting, app.state.get("consulting"))) == (
+                None, None)  # a conference is no longer a consultation
             notice = await a.read(lambda app: app.notice_text)
             assert notice == await a.read(lambda app: app.t("conference_done", agent="agent1002"))
             await wait_hearing(heard_dir, call, B)

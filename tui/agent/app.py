@@ -247,6 +247,8 @@ class AgentConsoleApp(CallActions, Workflows):
 
     def on_state_fetched(self, message: StateFetched) -> None:
         self.state = dict(message.state)
+        if "consulting" in self.state:  # the daemon says whom we consult (after a restart too)
+            self.consulting = self.state["consulting"]
         left = self.state.get("wrap_left_s")
         if self.state.get("state") == "wrap_up" and left is not None:
             self.wrap_ends = self.clock() + float(left)
