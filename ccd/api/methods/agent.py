@@ -228,7 +228,7 @@ def _stations(ctx: Context) -> list[dict[str, Any]]:
 def _last_station(ctx: Context, agent: str) -> str | None:
     row = ctx.services.db.execute(
         "SELECT station FROM agent_state_log WHERE agent = ? AND station IS NOT NULL "
-        "ORDER BY id DESC LIMIT 1",
+        "ORDER BY at DESC, id DESC LIMIT 1",  # in the (agent, at) index's order: no sort
         [agent],
     ).fetchone()
     return row[0] if row else None
