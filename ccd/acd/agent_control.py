@@ -250,8 +250,8 @@ class AgentControl:
         """Record the disposition of the agent's current or last call.
 
         code, note: the disposition code and the agent's note; finish: end wrap-up now (ready).
-        Coding the call being wrapped up satisfies a queue that requires it; if that wrap-up's
-        time has already run out, it ends now. Returns the call's id (None: the agent has had
+        Coding the call being wrapped up, or the call still in progress, satisfies a queue that
+        requires it; if that wrap-up's time has already run out, it ends now. Returns the call's id (None: the agent has had
         no call).
         """
         call_id = self._agent_calls.get(agent) or self._last_call.get(agent)
@@ -259,7 +259,7 @@ class AgentControl:
         if call_id is not None:
             self.call_log.update(call_id, wrap_code=code, note=note)
             self.call_log.event(call_id, "wrap_up", agent=agent, code=code, note=note)
-        if state is S.WRAP_UP:
+        if state in (S.WRAP_UP, S.TALKING, S.ON_HOLD):
             self._feed(m.WrapUpCoded(agent, call_id, finish=finish, by=by))
         return call_id
 

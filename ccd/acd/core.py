@@ -264,6 +264,9 @@ class Acd(CallControl):
 
     def _on_wrap_coded(self, ev: m.WrapUpCoded, now: float) -> None:
         agent = self._agent(ev.agent)
+        if agent.state in (S.TALKING, S.ON_HOLD) and ev.call_id == agent.call_id:
+            agent.coded_call = ev.call_id  # coded during the call: its wrap-up starts coded
+            return
         if agent.state is not S.WRAP_UP:
             return  # an earlier call coded late: no wrap-up to end
         if ev.call_id is None or ev.call_id == agent.call_id:

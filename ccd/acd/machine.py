@@ -69,6 +69,7 @@ class _Agent:
     wrap_queue: str | None = None
     wrap_required: bool = False  # the queue requires a code before the next call
     wrap_coded: bool = False  # the agent coded the call being wrapped up
+    coded_call: str | None = None  # a call the agent coded while still on it
     wrap_overdue: bool = False  # required, uncoded, and its time ran out: waits for the code
     talk_s: float = 0.0
 

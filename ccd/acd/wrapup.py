@@ -27,17 +27,23 @@ class WrapUpMachine(AcdMachine):
         agent.wrap_started = now
         agent.wrap_until = now + q.config.wrap_up_s
         agent.wrap_required = q.config.wrap_up_required
-        agent.wrap_coded = agent.wrap_overdue = False
         cid = call.caller.call_id
+        agent.wrap_coded, agent.wrap_overdue = agent.coded_call == cid, False
+        agent.coded_call = None
         self._set_agent(agent, what, now, call_id=cid)
+        extra: dict[str, object] = {}
+        if agent.wrap_required and agent.wrap_coded:
+            extra["coded"] = True
         self._record(
             R.WRAP_UP_START,
             now,
             cid,
             call.queue,
             agent.config.agent,
+            None,
             wrap_up_s=q.config.wrap_up_s,
             required=agent.wrap_required,
+            **extra,
         )
         if q.config.wrap_up_s == 0:
             self._wrap_time_up(agent, now)

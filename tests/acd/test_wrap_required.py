@@ -62,6 +62,30 @@ def test_ready_and_not_ready_are_refused_until_the_call_is_coded(event: m.Event)
     assert (end.at, end.details) == (112, {"wrap_up_s": 12, "ended": going, "coded": True})
 
 
+def test_a_call_coded_while_talking_starts_its_wrap_up_coded() -> None:
+    h = required()
+    h.login("a1", at=0)
+    h.enter("c1", "water", at=1)
+    h.feed(m.AgentAnswered("a1", "c1"), at=2)
+    h.feed(m.WrapUpCoded("a1", "c1", finish=True), at=50)  # finish means nothing on a call
+    assert h.state("a1") is S.TALKING
+    h.feed(m.AgentHangup("a1"), at=100)
+    assert h.last(R.WRAP_UP_START).details == {"wrap_up_s": 30, "required": True, "coded": True}
+    h.feed(m.AgentReady("a1", by="a1"), at=101)  # not refused
+    assert h.state("a1") is S.READY
+
+
+def test_a_code_for_another_call_made_while_talking_does_not_count() -> None:
+    h = required()
+    h.login("a1", at=0)
+    h.enter("c1", "water", at=1)
+    h.feed(m.AgentAnswered("a1", "c1"), at=2)
+    h.feed(m.WrapUpCoded("a1", "c0"), at=50)
+    h.feed(m.AgentHangup("a1"), at=100)
+    with pytest.raises(WrapUpRequired):
+        h.feed(m.AgentReady("a1", by="a1"), at=101)
+
+
 def test_the_deadline_passes_uncoded_the_agent_stays_and_it_is_recorded_at_that_moment() -> None:
     h = required()
     talked(h, hangup_at=100)

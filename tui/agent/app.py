@@ -224,7 +224,7 @@ class AgentConsoleApp(CallActions, Workflows):
         elif kind == "wrap_up_start":
             self.wrap_ends = self.clock() + float(details.get("wrap_up_s") or 0)
             self.state = {**self.state, "wrap_required": bool(details.get("required")),
-                          "wrap_coded": False}
+                          "wrap_coded": bool(details.get("coded"))}
         if kind == "agent_state":
             to = details.get("to")
             self.state = {**self.state, "state": to, "reason": details.get("reason"),
@@ -237,7 +237,7 @@ class AgentConsoleApp(CallActions, Workflows):
             if to in ("ringing", "talking") and call_id and call_id != self.pop_call:
                 self.fetch_pop(call_id=call_id)
         self.redraw()
-        if kind == "wrap_up_start" and details.get("required"):
+        if kind == "wrap_up_start" and details.get("required") and not details.get("coded"):
             self._open_required_wrap_up()
 
     def _open_required_wrap_up(self) -> None:

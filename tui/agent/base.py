@@ -50,7 +50,6 @@ class ConsoleBase(App[None]):
         self.pop_call: str | None = None
         self.offer: dict[str, Any] = {}
         self.wrap_ends: float | None = None
-        self.wrapped: set[str] = set()
         self.consulting: str | None = None  # the agent we are consulting (transfer pending)
         self.note = ""
         self.connected = False
@@ -90,8 +89,7 @@ class ConsoleBase(App[None]):
     def wrap_owed(self) -> bool:
         """In a wrap-up the queue requires a code for, with no code given yet."""
         return (self.state.get("state") == "wrap_up" and bool(self.state.get("wrap_required"))
-                and not self.state.get("wrap_coded")
-                and self.state.get("call_id") not in self.wrapped)
+                and not self.state.get("wrap_coded"))
 
     def caller_phone(self) -> str:
         """The number of the caller or customer on screen ('' when none)."""

@@ -108,7 +108,6 @@ class CallActions(ConsoleBase):
         result: Any = await self._act("agent.wrap_up", self.t("wrap_done", code=label),
                                       code=code, note=note, finish=finish)
         if result is not None:
-            self.wrapped.add(str(result.get("wrapped_call")))
             self.note = ""
             if finish:
                 self.wrap_ends = None
