@@ -4,46 +4,19 @@ keys, shows stale data when the daemon dies, and comes back when it returns."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
+from tests.tmux import Tmux, needs_tmux
 from tests.wallboard.conftest import WallboardDaemon
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-
-
-class Tmux:
-    """A private tmux server (its own socket name), so no one else's sessions are touched."""
-
-    def __init__(self, name: str) -> None:
-        self.base = ["tmux", "-u", "-L", name]
-
-    def run(self, *args: str) -> str:
-        return subprocess.run([*self.base, *args], check=True, capture_output=True,
-                              text=True).stdout
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "board")
-
-    def wait_for(self, text: str, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} not on the screen:\n{screen}")
+pytestmark = needs_tmux
 
 
 def test_kiosk_in_tmux(daemon, site) -> None:
-    tmux = Tmux(f"ccd-wallboard-test-{os.getpid()}")
+    tmux = Tmux(f"ccd-wallboard-test-{os.getpid()}", "board")
     command = (f"env LANG=C.UTF-8 CCD_USER=lead1 CCD_PASSWORD=lead1 {sys.executable} -m "
                f"tests.wallboard.ccd_cli --config {site} wallboard --kiosk")
     tmux.run("new-session", "-d", "-s", "board", "-x", "100", "-y", "30", "-c", str(ROOT),
