@@ -9,7 +9,7 @@ SITE   ?= demo-site
 # Debian packages the daemon, its tests and benchmarks use; installed when run as root.
 DEBS   := espeak-ng sox sip-tester tmux kamailio systemd
 
-.PHONY: demo test deps venv lint bench bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent clean
+.PHONY: demo test deps venv lock lint bench bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent clean
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -22,12 +22,28 @@ deps:
 	  fi; \
 	fi
 
-$(BIN)/ccd: pyproject.toml constraints.txt
+# Every distribution the venv holds comes from requirements.lock (runtime, test and build, with
+# their dependencies), pinned by pip-compile from pyproject.toml; ccd itself goes in without
+# dependencies and without build isolation, so nothing unpinned is ever fetched.
+$(BIN)/ccd: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]' -c constraints.txt
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
 venv: $(BIN)/ccd
+
+# Re-pin: `make lock` keeps every pin that still satisfies pyproject.toml and adds what is new;
+# `make lock UPGRADE=textual` raises one distribution (UPGRADE=--all raises them all).
+PIP_TOOLS := pip-tools==7.7.0
+LOCK_FLAGS := --extra test --all-build-deps --allow-unsafe --strip-extras --no-emit-index-url \
+              --no-emit-find-links --no-emit-trusted-host --output-file requirements.lock
+lock:
+	@[ -x $(VENV)-lock/bin/pip-compile ] || { $(PYTHON) -m venv $(VENV)-lock && \
+	  $(VENV)-lock/bin/pip install -q --disable-pip-version-check '$(PIP_TOOLS)'; }
+	$(VENV)-lock/bin/pip-compile -q $(LOCK_FLAGS) \
+	  $(if $(filter --all,$(UPGRADE)),--upgrade,$(if $(UPGRADE),--upgrade-package $(UPGRADE))) \
+	  pyproject.toml
 
 lint: venv
 	$(BIN)/ruff check ccd hw db tui tests bench
@@ -63,7 +79,7 @@ bench-sip: deps venv
 	$(BIN)/python bench/sip/ramp.py $(SIP_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SITE) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-lock $(SITE) var .pytest_cache .mypy_cache .ruff_cache
 
 bench-wallboard: venv
 	bench/wallboard/run.sh

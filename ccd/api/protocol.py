@@ -118,8 +118,8 @@ class ServerError(CcdError):
     error_id = "internal"
 
 
-# Decoding raises all of these on garbage: msgspec's errors, UnicodeDecodeError for invalid UTF-8
-# inside strings (a ValueError), RecursionError for deeply nested arrays.
+# Decoding raises all of these on garbage: msgspec's errors, ValueError (older msgspec raised
+# UnicodeDecodeError for invalid UTF-8 inside strings), RecursionError for deeply nested arrays.
 _GARBAGE = (msgspec.DecodeError, ValueError, RecursionError)
 
 _encoder = msgspec.json.Encoder()
@@ -128,8 +128,18 @@ _id_decoder = msgspec.json.Decoder(_IdOnly)
 _incoming_decoder = msgspec.json.Decoder(_Incoming)
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, UnicodeDecodeError):
+def _valid_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _reason(exc: BaseException, line: bytes) -> str:
+    # Checked on the error path only, and by us: msgspec's wording for bad UTF-8 changes between
+    # releases (a ValueError before 0.19, a DecodeError "Invalid UTF-8" in 0.23).
+    if not _valid_utf8(line):
         return "not valid UTF-8"
     if isinstance(exc, RecursionError):
         return "JSON nested too deeply"
@@ -153,7 +163,7 @@ def decode_request(line: bytes) -> Request:
                 request_id = _id_decoder.decode(line).id
             except _GARBAGE:
                 pass
-        raise BadRequest(_reason(exc), request_id) from None
+        raise BadRequest(_reason(exc, line), request_id) from None
 
 
 def encode(message: Request | ServerMessage) -> bytes:
@@ -177,8 +187,9 @@ def decode_server_message(line: bytes) -> ServerMessage:
     try:
         msg = _incoming_decoder.decode(line)
     except _GARBAGE as exc:
+        reason = _reason(exc, line)
         raise ProtocolViolation(
-            f"cannot read a line from the daemon: {_reason(exc)}", reason=_reason(exc)
+            f"cannot read a line from the daemon: {reason}", reason=reason
         ) from None
     if not isinstance(msg.event, msgspec.UnsetType):
         return Event(msg.event, msg.data)

@@ -208,6 +208,7 @@ async def test_garbage_and_unknown_methods_get_errors_and_the_connection_carries
     stream = await trio.open_unix_socket(str(config.socket_path))
     await stream.send_all(
         b"\xff\xfe garbage\n"
+        b'{"id": "u", "method": "st\xe9tus"}\n'
         b"\n"
         b'{"id": "a", "method": "no.such"}\n'
         b'{"id": "b", "method": "stats"}\n'
@@ -215,8 +216,9 @@ async def test_garbage_and_unknown_methods_get_errors_and_the_connection_carries
         b'{"id": 4}\n'
         b'{"id": 5, "method": "hello"}\n'
     )
-    messages = await _read_n(stream, 6)
+    messages = await _read_n(stream, 7)
     assert [(m.id, c) for m, c in zip(messages, _codes(messages), strict=True)] == [
+        (None, "bad-request"),
         (None, "bad-request"),
         ("a", "unknown-method"),
         ("b", "unknown-method"),
@@ -224,6 +226,8 @@ async def test_garbage_and_unknown_methods_get_errors_and_the_connection_carries
         (4, "bad-request"),
         (5, "ok"),
     ]
-    assert messages[2].error.details["did_you_mean"] == ["status"]
-    assert isinstance(messages[5], Reply)
+    # Bad UTF-8 is named as such, whether the bytes sit outside or inside a JSON string.
+    assert [m.error.details["reason"] for m in messages[:2]] == ["not valid UTF-8"] * 2
+    assert messages[3].error.details["did_you_mean"] == ["status"]
+    assert isinstance(messages[6], Reply)
     await stream.aclose()

@@ -95,8 +95,10 @@ def test_valid_request_decodes_with_default_params() -> None:
 @pytest.mark.parametrize(
     ("line", "reason", "request_id"),
     [
-        (b"\xff\xfe{", "not valid JSON", None),
+        (b"\xff\xfe{", "not valid UTF-8", None),
         (b'{"id":1,"method":"a\xff"}', "not valid UTF-8", None),
+        (b'{"id":1,"method":"\xe4\xbd"}', "not valid UTF-8", None),
+        (b'{"id":1,"method":"x","params":{"k":"\xc0\xaf"}}', "not valid UTF-8", None),
         (b"hello", "not valid JSON", None),
         (b'{"id": 1, "method": "x"', "not valid JSON", None),
         (b"[1, 2]", "Expected `object`, got `array`", None),
