@@ -56,7 +56,6 @@ test: deps venv
 
 demo: deps venv
 	@[ -f $(SITE)/ccd.toml ] || $(BIN)/ccd init --dir $(SITE) --demo
-	$(BIN)/ccd --config $(SITE)/ccd.toml prompts build
 	exec $(BIN)/ccd --config $(SITE)/ccd.toml run
 
 # Benchmarks print figures (and write JSON to bench/out/); they never pass or fail on speed.

@@ -248,10 +248,9 @@ def default_path() -> Path:
 def load(path: Path | str | None = None, overrides: Iterable[str] = ()) -> Config:
     """Read and validate a config file; `overrides` are `section.key=value` strings from `--set`.
 
-    A missing file is an error unless no path was asked for and `ccd.toml` is absent, in which
-    case the defaults apply (relative to the current folder).
+    A missing file is an error, also when no path was asked for and the current folder has no
+    `ccd.toml`: silently running on defaults hid typos in `--config` and wrong folders.
     """
-    explicit = path is not None or "CCD_CONFIG" in os.environ
     file = Path(path) if path is not None else default_path()
     data: dict[str, Any] = {}
     if file.exists():
@@ -261,8 +260,10 @@ def load(path: Path | str | None = None, overrides: Iterable[str] = ()) -> Confi
             raise ConfigError(f"{file}: not valid TOML: {e}", file=str(file)) from None
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"{file}: cannot read: {e}", file=str(file)) from None
-    elif explicit:
-        raise ConfigError(f"{file}: no such config file", file=str(file))
+    else:
+        raise ConfigError(
+            f"{file}: no such config file; make a site with `ccd init --dir DIR` and pass "
+            "`--config DIR/ccd.toml` (or set CCD_CONFIG)", file=str(file))
     _check_keys(data, Config, str(file))
     for text in overrides:
         keys, value = parse_override(text)

@@ -31,6 +31,11 @@ class DriverFault(Exception):
     """A device, modem or media worker misbehaved: the leg is lost, the daemon carries on."""
 
 
+class PromptUnplayable(DriverFault):
+    """A prompt file could not be played (missing, unreadable, bad format): nothing was played,
+    and the leg is still up, so the caller can hear the rest of the call."""
+
+
 class HangupCause(enum.IntEnum):
     """Why a leg ends, as a SIP status code (Q.850 causes map onto these in the drivers)."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,3 +47,26 @@ def snap_compare(request: pytest.FixtureRequest) -> Callable[..., bool]:
         return path.exists() and path.read_text(encoding="utf-8") == svg
 
     return compare
+
+
+def shared_prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The IVR's prompts, built once per run into the run's base temp folder (espeak-ng).
+
+    Sites made with `ccd init --no-prompts` point `paths.prompts` here, so the suite does not
+    synthesize the same 264 prompts for every site."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.getbasetemp() / "ccd-prompts"
+    built = folder / ".built"
+    if not built.exists():
+        out = subprocess.run([sys.executable, "-m", "ccd", "prompts", "build", "--prompts-dir",
+                              str(folder)], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        built.touch()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def built_prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_prompts(tmp_path_factory)

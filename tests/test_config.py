@@ -134,3 +134,22 @@ def test_registration_settings_are_checked(tmp_path):
     driver = make_driver(cfg)
     assert driver.registration is not None
     assert (driver.registration.registrar, driver.registration.user) == ("sip:p.example", "8675")
+
+
+def test_no_config_file_is_said_plainly_by_every_command(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CCD_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="ccd.toml: no such config file; make a site"):
+        config.load()
+    env = {k: v for k, v in os.environ.items() if k != "CCD_CONFIG"}
+    for args in (["config", "check"], ["config", "show"], ["status"], ["wo", "list"],
+                 ["--config", str(tmp_path / "nope.toml"), "config", "check"]):
+        out = subprocess.run([sys.executable, "-m", "ccd", *args], cwd=tmp_path, env=env,
+                             capture_output=True, text=True)
+        assert out.returncode == 1, (args, out.stdout, out.stderr)
+        assert ".toml: no such config file; make a site" in out.stderr, (args, out.stderr)
+        assert "ok" not in out.stdout and "Traceback" not in out.stderr

@@ -44,6 +44,9 @@ def init(
     seed: Annotated[int, typer.Option(help="Demo data seed (with --demo).")] = 1,
     name: Annotated[str, typer.Option(help="Site name shown on screens.")] = "演示水务热线",
     force: Annotated[bool, typer.Option(help="Reuse a folder that already has a site.")] = False,
+    prompts: Annotated[bool, typer.Option(
+        help="Make the prompts the flow can play (espeak-ng); --no-prompts for a site that "
+             "brings studio recordings (`ccd run` makes what is still missing).")] = True,
 ) -> None:
     """Create a site folder: its ccd.toml, the database, prompts, flows and recordings folders.
 
@@ -72,10 +75,25 @@ def init(
 
         demo_data.generate(db, seed=seed, customers=customers)
     db.conn.close()
+    made = _build_prompts(config) if prompts else "not made (--no-prompts)"
     typer.echo(f"site ready in {dir}")
     typer.echo(f"  config:   {cfg_file}")
     typer.echo(f"  database: {config.database_path}" + (" (demo data)" if demo else ""))
+    typer.echo(f"  prompts:  {made}")
     typer.echo(f"start it:   ccd --config {cfg_file} run")
+
+
+def _build_prompts(config: configuration.Config) -> str:
+    """Make the prompts the site's flow can play; say what was done, or what to do."""
+    from ccd.telephony.prompts import PromptsMissing, build_command, prepare_prompts
+    from ccd.telephony.service import load_flow
+
+    try:
+        made = prepare_prompts(config, load_flow(config))
+    except PromptsMissing as e:
+        typer.echo(f"ccd: {e.message}", err=True)
+        return f"{config.path(config.paths.prompts)} (missing: run `{build_command(config)}`)"
+    return f"{config.path(config.paths.prompts)} ({len(made)} made)"
 
 
 def _copy_flows(dest: Path) -> None:
@@ -110,10 +128,26 @@ def run(ctx: typer.Context) -> None:
 
     try:
         trio.run(functools.partial(daemon.serve, config, st.overrides, on_ready=ready))
-    except CcdError as e:
-        raise fail(e.message) from None
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         raise typer.Exit(code=130) from None
+    except BaseException as e:
+        # A service that cannot start (missing prompts, a bad flow) raises a CcdError inside the
+        # daemon's nursery, which wraps it in an exception group: say it in one line.
+        error = _ccd_error(e)
+        if error is None:
+            raise
+        raise fail(error.message) from None
+
+
+def _ccd_error(exc: BaseException) -> CcdError | None:
+    """The CcdError `exc` is, or the first one inside its (nested) exception groups."""
+    if isinstance(exc, CcdError):
+        return exc
+    for inner in getattr(exc, "exceptions", ()):
+        found = _ccd_error(inner)
+        if found is not None:
+            return found
+    return None
 
 
 def status(

@@ -291,3 +291,29 @@ def check_flow(flow: Flow, catalogue: Catalogue) -> list[Fault]:
     checker.reachable()
     checker.variables()
     return checker.faults
+
+
+def needed_prompts(flow: Flow, catalogue: Catalogue) -> dict[str, set[str]]:
+    """Every catalogue prompt a call on `flow` can play, by language: the flow's own prompts and
+    the spoken values it uses, plus what the ACD says to a caller waiting in a queue (`acd/...`
+    and numbers). Names the catalogue lacks are left out: `check_flow` reports those."""
+    items = [item for _, prompts in flow.header.prompt_lists() for item in prompts]
+    items += [item for node in flow.nodes.values()
+              for _, prompts in node.prompt_lists() for item in prompts]
+    needed: dict[str, set[str]] = {}
+    for lang in flow.languages:
+        if lang not in catalogue.languages:
+            continue
+        names = {name for name in catalogue.names(lang) if name.startswith("acd/")}
+        if lang in say.LANGUAGES:
+            names |= say.required_prompts(lang)
+        for item in items:
+            if isinstance(item, str):
+                names.add(item)
+            elif item.say == "prompt":
+                names |= {item.prefix + choice for choice in item.choices}
+                names |= {item.fallback} if item.fallback else set()
+            elif item.say != "text" and lang in say.LANGUAGES:
+                names |= say.required_prompts(lang)
+        needed[lang] = {name for name in names if catalogue.has(name, lang)}
+    return needed

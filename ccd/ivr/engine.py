@@ -13,6 +13,7 @@ starting point that finds nothing and has no ACD.
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,7 +27,17 @@ from ccd.ivr import walker as w
 from ccd.ivr.flow import Flow
 from ccd.ivr.prompts import PromptStore
 from ccd.ivr.synth import SynthesisError, ToolMissing, wav_seconds
-from hw.base import Channel, ChannelGone, Driver, DriverFault, Hangup, HangupCause
+from hw.base import (
+    Channel,
+    ChannelGone,
+    Driver,
+    DriverFault,
+    Hangup,
+    HangupCause,
+    PromptUnplayable,
+)
+
+log = logging.getLogger("ccd.ivr")
 
 OnEvent = Callable[[str, dict[str, Any]], Awaitable[None] | None]
 
@@ -198,9 +209,8 @@ class _Call:
         try:
             if isinstance(action, a.Play):
                 files = [await self.prompt_file(item, action.lang) for item in action.prompts]
-                present = [f for f in files if f is not None]
-                return a.Played(await self.channel.play(present, action.barge_in)
-                                if present else None)
+                return a.Played(await self.play([f for f in files if f is not None],
+                                                action.barge_in))
             if isinstance(action, a.Collect):
                 return a.Collected(await self.channel.collect(
                     action.max_digits, action.timeout, action.inter_digit_timeout,
@@ -244,10 +254,28 @@ class _Call:
             return a.Done(error=reason)
         raise TypeError(f"no way to carry out {action!r}")
 
+    async def play(self, files: list[Path], barge_in: bool) -> str | None:
+        """Play what exists; a prompt that cannot be played costs only itself, never the call."""
+        if not files:
+            return None
+        try:
+            return await self.channel.play(files, barge_in)
+        except PromptUnplayable as e:  # deleted or damaged between our check and the worker
+            log.warning("call %s: prompts not played (%s)", self.call_id or "-", e)
+            await self.emit("prompt_failed", {"files": [str(f) for f in files], "error": str(e)})
+            return None
+
     async def prompt_file(self, item: a.PromptItem, lang: str) -> Path | None:
         store = self.engine.prompts
         if isinstance(item, str):
-            return store.path(item, lang)
+            path = store.path(item, lang)
+            if path.exists():
+                return path
+            # Deleted under a running daemon (start-up checked them all): skip it, say which.
+            log.warning("call %s: prompt file missing, skipped: %s (make it with `ccd prompts "
+                        "build`)", self.call_id or "-", path)
+            await self.emit("prompt_missing", {"prompt": item, "lang": lang, "file": str(path)})
+            return None
         ready = store.speech_ready(item.text, lang)
         if ready is not None:
             return ready

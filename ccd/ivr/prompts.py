@@ -25,12 +25,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ccd.errors import CcdError
 from ccd.ivr import synth
 from ccd.ivr.catalogue import Catalogue, CatalogueError, Entry, Voice, load_catalogue
 from ccd.ivr.synth import SynthesisError, ToolMissing, require_tools
 
-__all__ = ["BuildReport", "PromptStore", "build_prompts", "load_catalogue", "Catalogue",
-           "CatalogueError", "SynthesisError", "ToolMissing"]
+__all__ = ["BuildReport", "PromptStore", "PromptsMissing", "build_prompts", "ensure_prompts",
+           "missing_prompts", "load_catalogue", "Catalogue", "CatalogueError", "SynthesisError",
+           "ToolMissing"]
 
 MANIFEST = "manifest.json"
 TTS_DIR = "tts"
@@ -156,6 +158,51 @@ def build_prompts(
                 _write_manifest(root / lang / MANIFEST, manifest)
     report.seconds = time.monotonic() - started
     return report
+
+
+class PromptsMissing(CcdError):
+    """Prompt files a flow can play do not exist and cannot be made here."""
+
+    error_id = "prompts-missing"
+
+
+def missing_prompts(directory: Path | str, needed: dict[str, set[str]]) -> list[str]:
+    """The needed prompts (`{lang: names}`) that have no file, as sorted `lang/name` strings."""
+    root = Path(directory)
+    return sorted(f"{lang}/{name}" for lang, names in needed.items() for name in names
+                  if not prompt_path(root, name, lang).exists())
+
+
+def ensure_prompts(
+    directory: Path | str, needed: dict[str, set[str]], *, catalogue: Catalogue | None = None,
+    build_command: str = "ccd prompts build",
+) -> list[str]:
+    """Make sure every needed prompt (`{lang: names}`) has a file, synthesizing the missing ones.
+
+    Returns the `lang/name` of the prompts it made (empty when all were there). Raises
+    `PromptsMissing`, naming the prompts and `build_command`, when some are missing and cannot be
+    made (espeak-ng or sox not installed, or synthesis failed). Blocking: run it in a thread
+    from async code.
+    """
+    missing = missing_prompts(directory, needed)
+    if not missing:
+        return []
+    try:
+        build_prompts(directory, sorted(needed), catalogue=catalogue,
+                      names={item.split("/", 1)[1] for item in missing})
+    except (ToolMissing, SynthesisError) as e:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        raise PromptsMissing(
+            f"{len(missing)} prompt file(s) the IVR can play are missing in {directory} "
+            f"({shown}) and cannot be made here: {e.message}. Make them with `{build_command}` "
+            "(or drop studio recordings at those paths)",
+            missing=missing, cause=e.message,
+        ) from None
+    still = missing_prompts(directory, needed)
+    if still:
+        raise PromptsMissing(f"prompts still missing after a build: {', '.join(still)}",
+                             missing=still)
+    return missing
 
 
 class PromptStore:

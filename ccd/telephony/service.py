@@ -21,8 +21,9 @@ from ccd.config import Config
 from ccd.ivr.catalogue import load_catalogue
 from ccd.ivr.engine import BaseServices, Engine
 from ccd.ivr.flow import validate_flow
-from ccd.ivr.prompts import PromptStore
+from ccd.ivr.prompts import PromptsMissing, PromptStore
 from ccd.telephony.ivr_services import DaemonIvrServices
+from ccd.telephony.prompts import prepare_prompts
 from hw.base import Channel
 from hw.sip import SipChannel, SipDriver, SipRegistration
 from hw.sipworker.channel import LOST_REASON
@@ -72,6 +73,13 @@ def make_driver(config: Config, on_leg_lost: Any = None) -> SipDriver:
     )
 
 
+async def _prepare_prompts(config: Config, flow: Any) -> None:
+    made = await trio.to_thread.run_sync(prepare_prompts, config, flow)
+    if made:
+        log.info("made %d missing prompt(s) with espeak-ng: %s", len(made),
+                 ", ".join(made[:8]) + (" ..." if len(made) > 8 else ""))
+
+
 class Telephony:
     def __init__(self, daemon: Any) -> None:
         self.daemon = daemon
@@ -105,6 +113,11 @@ class Telephony:
         except Exception as e:  # a FlowError names file, node and fault
             log.error("flow reload refused, keeping the running flow: %s", e)
             return
+        try:
+            await _prepare_prompts(config, flow)
+        except PromptsMissing as e:
+            log.error("flow reload refused, keeping the running flow: %s", e.message)
+            return
         self.flow = flow
         self.engine.replace_flow(flow)
         log.info("flow reloaded from %s", flow_path(config))
@@ -120,6 +133,7 @@ class Telephony:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self.log.fail_open(reason="daemon-restart")
+        await _prepare_prompts(self.config, self.flow)  # PromptsMissing: no calls taken at all
         async with trio.open_nursery() as nursery:
             await nursery.start(self.driver.run)
             acd = await nursery.start(start_acd, self.daemon, self.driver)

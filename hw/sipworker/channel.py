@@ -18,7 +18,16 @@ from pathlib import Path
 import trio
 
 from hw import base
-from hw.base import Channel, ChannelGone, DriverFault, HangupCause, LegInfo, Recording, SpyMode
+from hw.base import (
+    Channel,
+    ChannelGone,
+    DriverFault,
+    HangupCause,
+    LegInfo,
+    PromptUnplayable,
+    Recording,
+    SpyMode,
+)
 from hw.sipworker import protocol as p
 from hw.sipworker.link import CommandFailed, WorkerLink, WorkerLost
 
@@ -211,6 +220,8 @@ class SipChannel(Channel):
                 raise (self._gone_error() if self.ended else LegGone(500, "no-such-leg")) from None
             if exc.code in ("pj-error", "internal"):
                 raise WorkerFault(exc) from None
+            if exc.code == "bad-wav":
+                raise PromptUnplayable(exc.message) from None
             raise
         except WorkerLost:
             self.lose()

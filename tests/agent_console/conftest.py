@@ -29,7 +29,7 @@ from tui.client import AsyncioClient
 def make_site(folder: Path, customers: int = 300) -> Path:
     subprocess.run(
         [sys.executable, "-m", "ccd", "init", "--dir", str(folder), "--demo", "--customers",
-         str(customers)],
+         str(customers), "--no-prompts"],
         check=True, capture_output=True, text=True,
     )
     return folder / "ccd.toml"

@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -31,6 +29,7 @@ import trio
 from hw.sip import SipChannel
 from hw.sipphone import SipPhone, open_phone
 from tests.agent_console.conftest import console, log_in, query, screen_text, type_text, until
+from tests.conftest import shared_prompts
 from tests.daemon_proc import DaemonProcess
 from tests.sip.audio import PRESENT, record_legs, tone_levels, write_tone
 from tests.sip.conftest import free_rtp_block
@@ -46,14 +45,7 @@ def prompts_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Imported into several test modules, pytest keeps one fixture per module even at session
     scope; the folder in the run's base temp directory is what makes the build happen once."""
-    folder = tmp_path_factory.getbasetemp() / "ccd-prompts"
-    built = folder / ".built"
-    if not built.exists():
-        out = subprocess.run([sys.executable, "-m", "ccd", "prompts", "build", "--prompts-dir",
-                              str(folder)], capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        built.touch()
-    return folder
+    return shared_prompts(tmp_path_factory)
 
 
 def hotline_uri(daemon: DaemonProcess) -> str:

@@ -23,7 +23,7 @@ def ccd(config, *args, stdin=None, env=None):
 def site(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "ccd", "init", "--dir", str(tmp_path / "site"), "--demo",
-         "--customers", "300"],
+         "--customers", "300", "--no-prompts"],
         capture_output=True, text=True,
     )
     assert out.returncode == 0, out.stderr

@@ -13,13 +13,16 @@ from tests.daemon_proc import DaemonProcess
 
 
 @pytest.fixture
-def site(tmp_path):
+def site(tmp_path, built_prompts):
     out = subprocess.run(
-        [sys.executable, "-m", "ccd", "init", "--dir", str(tmp_path / "site")],
+        [sys.executable, "-m", "ccd", "init", "--dir", str(tmp_path / "site"), "--no-prompts"],
         capture_output=True, text=True, check=True,
     )
     assert "site ready" in out.stdout
-    return tmp_path / "site" / "ccd.toml"
+    config = tmp_path / "site" / "ccd.toml"
+    config.write_text(config.read_text().replace('prompts = "prompts"',
+                                                 f'prompts = "{built_prompts}"'))
+    return config
 
 
 def ccd(config, *args, env=None):

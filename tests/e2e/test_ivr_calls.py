@@ -82,22 +82,12 @@ class Hotline:
 
 
 @pytest.fixture(scope="module")
-def prompts(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("prompts")
-    out = subprocess.run(
-        [sys.executable, "-m", "ccd", "prompts", "build", "--prompts-dir", str(folder)],
-        capture_output=True, text=True,
-    )
-    assert out.returncode == 0, out.stderr
-    return folder
-
-
-@pytest.fixture(scope="module")
-def hotline(tmp_path_factory, prompts):
+def hotline(tmp_path_factory, built_prompts):
+    prompts = built_prompts
     base = tmp_path_factory.mktemp("hotline")
     out = subprocess.run(
         [sys.executable, "-m", "ccd", "init", "--dir", str(base / "site"), "--demo",
-         "--customers", "300"],
+         "--customers", "300", "--no-prompts"],
         capture_output=True, text=True,
     )
     assert out.returncode == 0, out.stderr

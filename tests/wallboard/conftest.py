@@ -26,7 +26,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo site (users lead1/lead1, qa1/qa1, agent1001/agent1001 ...; stations seat01..)."""
     folder = tmp_path_factory.mktemp("wallboard") / "site"
     subprocess.run(
-        [sys.executable, "-m", "ccd", "init", "--dir", str(folder), "--demo", "--customers", "200"],
+        [sys.executable, "-m", "ccd", "init", "--dir", str(folder), "--demo", "--customers", "200",
+         "--no-prompts"],
         check=True, capture_output=True, text=True,
     )
     return folder / "ccd.toml"

@@ -19,7 +19,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("wbcli") / "site"
-    subprocess.run([sys.executable, "-m", "ccd", "init", "--dir", str(folder)],
+    subprocess.run([sys.executable, "-m", "ccd", "init", "--dir", str(folder), "--no-prompts"],
                    check=True, capture_output=True, text=True)
     return folder / "ccd.toml"
 
