@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import trio
 
 from hw.sipphone import open_phone
 from tests.daemon_proc import DaemonProcess, free_port
@@ -49,15 +50,16 @@ def test_init_made_the_prompts_of_its_flow(first_run):
 async def test_sipp_uac_pcap_is_answered_and_walks_the_ivr(first_run, tmp_path):
     (tmp_path / "pcap").symlink_to("/usr/share/sip-tester")
     host = first_run.uri.split("@", 1)[1].split(";")[0]
-    out = subprocess.run(
-        ["sipp", "-sn", "uac_pcap", "-s", "hotline", host, "-i", "127.0.0.1",
-         "-p", str(free_port()), "-mp", str(free_rtp_block()), "-m", "1", "-l", "1",
-         "-timeout", "40s", "-timeout_error", "-nostdin", "-trace_err",
-         "-error_file", str(tmp_path / "errors.log")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )
+    with trio.fail_after(60):
+        out = await trio.run_process(
+            ["sipp", "-sn", "uac_pcap", "-s", "hotline", host, "-i", "127.0.0.1",
+             "-p", str(free_port()), "-mp", str(free_rtp_block()), "-m", "1", "-l", "1",
+             "-timeout", "40s", "-timeout_error", "-nostdin", "-trace_err",
+             "-error_file", str(tmp_path / "errors.log")],
+            cwd=tmp_path, capture_stdout=True, capture_stderr=True, check=False,
+        )
     errors = (tmp_path / "errors.log").read_text() if (tmp_path / "errors.log").exists() else ""
-    assert out.returncode == 0, out.stdout[-2000:] + errors
+    assert out.returncode == 0, out.stdout.decode()[-2000:] + errors
     rows = first_run.query("SELECT id FROM calls WHERE src = 'sipp' ORDER BY start DESC LIMIT 1")
     assert rows, "the daemon wrote no call record for SIPp's call"
     call_id = rows[0][0]
