@@ -268,10 +268,10 @@ class _Call:
     async def prompt_file(self, item: a.PromptItem, lang: str) -> Path | None:
         store = self.engine.prompts
         if isinstance(item, str):
-            path = store.path(item, lang)
-            if path.exists():
+            path = store.find(item, lang)
+            if path is not None:
                 return path
-            # Deleted under a running daemon (start-up checked them all): skip it, say which.
+            path = store.path(item, lang)  # deleted under a running daemon: skip it, say which
             log.warning("call %s: prompt file missing, skipped: %s (make it with `ccd prompts "
                         "build`)", self.call_id or "-", path)
             await self.emit("prompt_missing", {"prompt": item, "lang": lang, "file": str(path)})

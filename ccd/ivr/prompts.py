@@ -225,6 +225,12 @@ class PromptStore:
         """The file of prompt `name` in `lang` (it may be a studio recording)."""
         return prompt_path(self.root, name, lang)
 
+    def find(self, name: str, lang: str) -> Path | None:
+        """The file of prompt `name` in `lang`, or None when there is none (a prompt deleted
+        under a running daemon: start-up made sure they all existed)."""
+        path = self.path(name, lang)
+        return path if path.exists() else None
+
     def speech_path(self, text: str, lang: str) -> Path:
         """Where the speech of `text` in `lang` is kept (it may not be made yet)."""
         key = synth.cache_key(Entry(text=text), self.catalogue.voice(lang), False)

@@ -120,6 +120,9 @@ TOUR_KEYS = {"menu/main": "1", "balance/enter_account": "10012345#",
 class FakePromptStore(PromptStore):
     """Speech without espeak-ng: engine tests are about the engine."""
 
+    def find(self, name: str, lang: str) -> Path | None:
+        return self.path(name, lang)  # the fake channel plays names, not files
+
     def speech_ready(self, text: str, lang: str) -> Path | None:
         return self.root / lang / "tts" / f"{text}.wav"
 
