@@ -21,7 +21,7 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from ccd import console_settings
+from ccd import console_settings, secrets
 from ccd.acd import settings as acd_settings
 from ccd.acd.settings import AcdSettings
 from ccd.console_settings import ConsoleSettings
@@ -30,6 +30,8 @@ from ccd.reports import settings as wallboard_settings
 from ccd.reports.settings import WallboardSettings
 from ccd.workorders import settings as workorder_settings
 from ccd.workorders.settings import WorkOrderSettings
+from db import settings as database_settings
+from db.settings import DatabaseSettings
 
 
 class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -106,6 +108,7 @@ class Config(Base):
     workorders: WorkOrderSettings = msgspec.field(default_factory=WorkOrderSettings)
     wallboard: WallboardSettings = msgspec.field(default_factory=WallboardSettings)
     console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     # Where the file was read from: relative paths are resolved against its folder.
     source: str = ""
 
@@ -211,6 +214,7 @@ def _validate(config: Config, file: str) -> None:
         workorder_settings.validate(config.workorders)
         wallboard_settings.validate(config.wallboard)
         console_settings.validate(config.console)
+        database_settings.validate(config.database)
     except ConfigError as e:
         raise ConfigError(f"{file}: {e.message}", file=file, **e.details) from None
 
@@ -273,6 +277,7 @@ def load(path: Path | str | None = None, overrides: Iterable[str] = ()) -> Confi
         config = msgspec.convert(data, Config, strict=False)
     except msgspec.ValidationError as e:
         raise ConfigError(_explain(str(e), str(file)), file=str(file)) from None
+    config = secrets.apply(config, str(file))  # 'env:NAME' and 'file:PATH' secrets
     _validate(config, str(file))
     return config
 

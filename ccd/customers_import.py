@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -371,8 +372,11 @@ def _districts(db: sqlite_utils.Database) -> dict[str, str]:
     return out
 
 
-def _upsert(db: sqlite_utils.Database, rec: dict[str, Any], stamp: str) -> tuple[str, list[str]]:
-    """Insert or update one account; ('added'|'changed'|'unchanged', changed fields)."""
+def _upsert(
+    db: sqlite_utils.Database, rec: dict[str, Any], stamp: str, write: bool = True
+) -> tuple[str, list[str]]:
+    """Insert or update one account; ('added'|'changed'|'unchanged', changed fields).
+    write=False: only say what it would do (a dry run reads, and takes no lock)."""
     found = db.execute(
         "SELECT a.customer_id, a.address, a.district_code, a.meter_no, a.utility, a.balance_fen, "
         "a.arrears_fen, a.status, c.name, c.category, c.language "
@@ -380,6 +384,8 @@ def _upsert(db: sqlite_utils.Database, rec: dict[str, Any], stamp: str) -> tuple
         [rec["account_no"]],
     ).fetchone()
     phones = rec.get("phones", [])
+    if found is None and not write:
+        return "added", []
     if found is None:
         cid = int(db.execute(
             "INSERT INTO customers (name, category, language, created_at, updated_at) "
@@ -402,6 +408,12 @@ def _upsert(db: sqlite_utils.Database, rec: dict[str, Any], stamp: str) -> tuple
     changed = [f for f in _ACCOUNT_FIELDS + _CUSTOMER_FIELDS if f in rec and rec[f] != current[f]]
     acc = [f for f in changed if f in _ACCOUNT_FIELDS]
     cust = [f for f in changed if f in _CUSTOMER_FIELDS]
+    if not write:
+        known = {r[0] for r in db.execute(
+            "SELECT phone FROM customer_phones WHERE customer_id = ?", [cid])}
+        if any(p not in known for p in phones):
+            changed.append("phones")
+        return ("changed" if changed else "unchanged"), changed
     if acc:
         db.execute(
             f"UPDATE accounts SET {', '.join(f'{f} = ?' for f in acc)} WHERE account_no = ?",
@@ -478,9 +490,11 @@ def import_bytes(
     batch: list[tuple[int, dict[str, Any]]] = []
 
     def flush() -> None:
-        with transaction(db):
+        # One short transaction per BATCH rows (tens of milliseconds), so the daemon's writes
+        # get the lock in between; a dry run writes nothing and takes no lock at all.
+        with nullcontext() if dry_run else transaction(db):
             for line, rec in batch:
-                outcome, fields = _upsert(db, rec, stamp)
+                outcome, fields = _upsert(db, rec, stamp, write=not dry_run)
                 if outcome == "added":
                     report.added += 1
                 elif outcome == "changed":
@@ -513,19 +527,12 @@ def import_bytes(
                 continue
             seen[rec["account_no"]] = line
             batch.append((line, rec))
-            if len(batch) >= BATCH and not dry_run:
+            if len(batch) >= BATCH:
                 flush()
         if batch:
             flush()
 
-    if dry_run:
-        db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            run()
-        finally:
-            db.conn.execute("ROLLBACK")
-    else:
-        run()
+    run()
     report.rows += len([b for b in decoded.bad if b.line > 1])
     report.rejected.sort(key=lambda r: r.line)
     return report

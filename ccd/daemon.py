@@ -9,6 +9,7 @@ new one to the services that can take it without a restart.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -23,8 +24,12 @@ import trio
 import ccd
 import db as database
 from ccd import config as configuration
+from ccd import secrets
+from ccd.calls import CallLog
+from ccd.filemodes import restrict_umask, secure_site
 from ccd.lock import DatabaseLock
 from ccd.sdnotify import Notifier
+from db.writer import Writer
 
 log = logging.getLogger("ccd.daemon")
 
@@ -40,6 +45,7 @@ class Daemon:
     overrides: Sequence[str] = ()
     started_at: float = field(default_factory=time.time)
     broker: Any = None
+    writer: Any = None  # db.writer.Writer: the ordered, retrying write queue
     reload_hooks: list[ReloadHook] = field(default_factory=list)
     # Set by the services as they start (None until then, or when a service is disabled).
     call_log: Any = None
@@ -70,6 +76,8 @@ class Daemon:
             "database_bytes": size,
             "socket": str(self.config.socket_path),
         }
+        if self.writer is not None:
+            out["database_writes"] = dataclasses.asdict(self.writer.statistics())
         for name, source in self.status_sources.items():
             out[name] = source()
         return out
@@ -83,6 +91,7 @@ class Daemon:
             return
         self.config = new
         logging.getLogger().setLevel(new.log.level.upper())
+        secrets.install_log_filter(new)
         for hook in self.reload_hooks:
             result = hook(new)
             if result is not None:
@@ -136,12 +145,26 @@ async def serve(
     from ccd.api.server import serve_api
 
     notifier = Notifier()
+    restrict_umask()
+    secure_site(config)
     with DatabaseLock(config.database_path):
-        db = database.open_database(config.database_path)
-        daemon = Daemon(config=config, db=db, overrides=overrides, broker=Broker())
+        settings = config.database
+        db = database.open_database(config.database_path, synchronous=settings.synchronous)
+        # Migrations above may wait 5 s for the lock; from here on a statement waits briefly
+        # and the write queue retries without freezing the event loop (db/writer.py).
+        db.conn.execute(f"PRAGMA busy_timeout = {settings.busy_timeout_ms}")
+        writer = Writer(db, max_backlog=settings.max_write_backlog)
+        daemon = Daemon(
+            config=config, db=db, overrides=overrides, broker=Broker(), writer=writer
+        )
         try:
             with trio.CancelScope() as scope:
                 async with trio.open_nursery() as nursery:
+                    await nursery.start(writer.run)
+                    # Calls a crash or kill cut short get their end before any new call starts.
+                    closed = CallLog(db, writer).fail_open(reason="daemon-restart")
+                    if closed:
+                        log.warning("closed %d calls left open by the last run", closed)
                     nursery.start_soon(_signals, daemon, scope, notifier)
                     for start in _extra_services(config):
                         await nursery.start(start, daemon)

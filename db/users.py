@@ -24,6 +24,7 @@ import sqlite_utils
 from ccd.api import auth
 from ccd.errors import CcdError, NotFound
 from ccd.timefmt import iso
+from db.writer import immediate
 
 ROLES = ("agent", "teamlead", "qa", "admin")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -61,13 +62,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     if conn.in_transaction:
         yield
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):  # DatabaseBusy when another process holds the lock
         yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _no_such_user(username: str) -> NotFound:
@@ -264,20 +260,38 @@ def audit(
     method, e.g. 'users.add'). target: what it was done to. outcome: 'ok', 'forbidden',
     'failed'. details: anything else, as JSON (never a password).
     """
-    cursor = db.execute(
-        "INSERT INTO audit_log (at, actor, action, target, outcome, details)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            iso(),
-            actor,
-            action,
-            target,
-            outcome,
-            json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str),
-        ],
-    )
+    row = _audit_row(actor, action, target, outcome, details)
+    with transaction(db):  # alone: its own BEGIN IMMEDIATE, so a lock means DatabaseBusy
+        cursor = db.execute(AUDIT_INSERT, row)
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+AUDIT_INSERT = (
+    "INSERT INTO audit_log (at, actor, action, target, outcome, details) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _audit_row(
+    actor: str, action: str, target: str, outcome: str, details: dict[str, Any] | None
+) -> list[Any]:
+    return [iso(), actor, action, target, outcome,
+            json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)]
+
+
+def audit_soon(
+    writer: Any,
+    actor: str,
+    action: str,
+    target: str = "",
+    outcome: str = "ok",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append to the audit log through the daemon's write queue (db/writer.py): for entries
+    that go with no change of their own (logins, logouts, refusals), so a locked database
+    delays them but neither loses them nor refuses the login. The time is taken now."""
+    row = _audit_row(actor, action, target, outcome, details)
+    writer.submit(lambda db: db.execute(AUDIT_INSERT, row), label=f"audit {action}")
 
 
 def list_audit(

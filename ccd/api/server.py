@@ -22,6 +22,7 @@ import errno
 import logging
 import os
 import socket
+import sqlite3
 import stat
 import uuid
 from collections.abc import Iterable
@@ -48,8 +49,9 @@ from ccd.api.protocol import (
 )
 from ccd.api.registry import REGISTRY, Context, MethodSpec, Registry, Session
 from ccd.config import ApiConfig, Config
-from ccd.errors import CcdError, Forbidden
+from ccd.errors import CcdError, DatabaseBusy, Forbidden
 from db import users
+from db.writer import is_busy
 
 log = logging.getLogger("ccd.api")
 
@@ -316,7 +318,7 @@ class Connection:
             self._authorise(spec)
             params = spec.parse_params(request.params)
             ctx = Context(self.session, self.server.services, self, self.server, spec.name)
-            result = await spec.handler(ctx, params)
+            result = await self._run_retrying(spec, ctx, params)
             return encode(Reply(request.id, result))
         except Forbidden as exc:
             try:
@@ -326,8 +328,33 @@ class Connection:
             return self._error_line(request.id, exc)
         except CcdError as exc:
             return self._error_line(request.id, exc)
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                return self._internal(request)
+            # A statement outside a transaction met the lock: refuse cleanly (no retry, since an
+            # earlier statement of the method may have committed).
+            log.warning("API method %r: database locked mid-way", request.method)
+            return self._error_line(request.id, DatabaseBusy(
+                "the database is locked by another process; try again", method=request.method))
         except Exception:
             return self._internal(request)
+
+    async def _run_retrying(self, spec: Any, ctx: Context, params: Any) -> Any:
+        """Run the handler; while it fails with `DatabaseBusy` (its transaction could not begin,
+        so nothing was written) run it again, with back-off, for up to
+        `database.api_busy_wait_s`; then the refusal goes to the client."""
+        settings = getattr(self.server.services.config, "database", None)
+        budget = settings.api_busy_wait_s if settings is not None else 0.0
+        deadline = trio.current_time() + budget
+        delay = 0.05
+        while True:
+            try:
+                return await spec.handler(ctx, params)
+            except DatabaseBusy:
+                if trio.current_time() + delay > deadline:
+                    raise
+                await trio.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     def _internal(self, request: Request) -> bytes:
         """Log the exception being handled; the `internal` reply that points at the log entry.
@@ -359,8 +386,10 @@ class Connection:
 
     def _audit_refusal(self, method: str, exc: Forbidden) -> None:
         details = {k: v for k, v in exc.details.items() if k != "target"}
-        users.audit(
-            self.server.services.db,
+        writer = getattr(self.server.services, "writer", None)
+        write = users.audit if writer is None else users.audit_soon
+        write(
+            self.server.services.db if writer is None else writer,
             self.session.actor,
             method,
             target=str(exc.details.get("target", "")),

@@ -7,17 +7,19 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
+import tomllib
 import trio
 import typer
 
 import db as database
 from ccd import config as configuration
-from ccd import log
+from ccd import log, secrets
 from ccd.cli.context import connect, fail, state
 from ccd.errors import CcdError
+from ccd.filemodes import secure_site
 
 SITE_CONFIG = """\
 # ccd site config written by `ccd init`. Paths are relative to this file's folder.
@@ -72,6 +74,7 @@ def init(
 
         demo_data.generate(db, seed=seed, customers=customers)
     db.conn.close()
+    secure_site(config)  # a reused (--force) folder may hold files made under a looser umask
     typer.echo(f"site ready in {dir}")
     typer.echo(f"  config:   {cfg_file}")
     typer.echo(f"  database: {config.database_path}" + (" (demo data)" if demo else ""))
@@ -103,6 +106,7 @@ def run(ctx: typer.Context) -> None:
     st = state(ctx)
     config = st.config
     log.setup(config.log.level, config.log.format)
+    secrets.install_log_filter(config)
 
     def ready(_: daemon.Daemon) -> None:
         if config.log.format == "plain":
@@ -153,9 +157,13 @@ def config_show(ctx: typer.Context) -> None:
 
       ccd --config site/ccd.toml config show
     """
-    data = msgspec.to_builtins(state(ctx).config)
+    config = state(ctx).config
+    data = msgspec.to_builtins(config)
     data.pop("source", None)
-    typer.echo(msgspec.toml.encode(data).decode())
+    raw: dict[str, Any] = {}
+    if config.source and Path(config.source).exists():
+        raw = tomllib.loads(Path(config.source).read_text(encoding="utf-8"))
+    typer.echo(msgspec.toml.encode(secrets.masked(data, raw)).decode())
 
 
 @config_app.command("check")

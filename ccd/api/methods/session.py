@@ -89,8 +89,8 @@ async def login(ctx: Context, params: LoginParams) -> dict[str, Any]:
     if user is not None and not user.roles:
         user, reason = None, "no-roles"
     if user is None:
-        users.audit(
-            db,
+        _audit(
+            ctx,
             "anonymous",
             "login",
             target=params.username,
@@ -108,8 +108,8 @@ async def login(ctx: Context, params: LoginParams) -> dict[str, Any]:
         language=user.language,
         peer=ctx.session.peer,
     )
-    users.audit(
-        db,
+    _audit(
+        ctx,
         user.username,
         "login",
         target=user.username,
@@ -126,11 +126,10 @@ async def login_peer(ctx: Context, params: NoParams) -> dict[str, Any]:
     _refuse_if_logged_in(ctx.session)
     api = ctx.connection.api
     peer = ctx.session.peer
-    db = ctx.services.db
     if not auth.peer_may_log_in(peer, enabled=api.peer_credentials, group=api.group):
         uid = peer.uid if peer else "?"
-        users.audit(
-            db,
+        _audit(
+            ctx,
             "anonymous",
             "login_peer",
             target=f"uid:{uid}",
@@ -151,8 +150,8 @@ async def login_peer(ctx: Context, params: NoParams) -> dict[str, Any]:
         via="peer",
         peer=peer,
     )
-    users.audit(
-        db,
+    _audit(
+        ctx,
         session.username,
         "login_peer",
         target=session.username,
@@ -165,7 +164,7 @@ async def login_peer(ctx: Context, params: NoParams) -> dict[str, Any]:
 @method("logout", roles=ANY_ROLE)
 async def logout(ctx: Context, params: NoParams) -> dict[str, Any]:
     """End the session; the connection stays open and may log in again."""
-    users.audit(ctx.services.db, ctx.session.actor, "logout", target=ctx.session.username)
+    _audit(ctx, ctx.session.actor, "logout", target=ctx.session.username)
     ctx.connection.log_out()
     return {"logged_out": True}
 
@@ -196,3 +195,14 @@ async def subscribe(ctx: Context, params: TopicsParams) -> dict[str, Any]:
 async def unsubscribe(ctx: Context, params: TopicsParams) -> dict[str, Any]:
     """Stop receiving events on `topics`."""
     return {"topics": ctx.connection.unsubscribe(params.topics)}
+
+
+def _audit(ctx: Context, actor: str, action: str, target: str = "", outcome: str = "ok",
+           details: dict[str, Any] | None = None) -> None:
+    """Logins and logouts change nothing else: their entry goes through the write queue when
+    the daemon has one (a locked database delays it, never refuses the login)."""
+    writer = getattr(ctx.services, "writer", None)
+    if writer is None:
+        users.audit(ctx.services.db, actor, action, target, outcome, details)
+    else:
+        users.audit_soon(writer, actor, action, target, outcome, details)
