@@ -72,6 +72,10 @@ class ApiConfig(Base):
     idle_timeout_s: float = 900.0
     login_timeout_s: float = 10.0
     peer_credentials: bool = True
+    max_connections_per_uid: int = 64
+    max_sessions_per_user: int = 8
+    login_free_failures: int = 3
+    login_backoff_max_s: float = 300.0
 
 
 class SipConfig(Base):
@@ -203,10 +207,12 @@ def _validate(config: Config, file: str) -> None:
         fail("sip.username", "is needed to register with sip.registrar")
     if config.sip.rtp_ports_per_worker < 4 * config.sip.max_calls_per_worker:
         fail("sip.rtp_ports_per_worker", "must be at least 4 per call (RTP and RTCP, and reuse)")
-    for key in ("max_connections", "max_line_bytes", "burst"):
+    for key in ("max_connections", "max_line_bytes", "burst", "max_connections_per_uid",
+                "max_sessions_per_user"):
         if getattr(config.api, key) < 1:
             fail(f"api.{key}", "must be at least 1")
-    for key in ("requests_per_second", "idle_timeout_s", "login_timeout_s"):
+    for key in ("requests_per_second", "idle_timeout_s", "login_timeout_s",
+                "login_backoff_max_s"):
         if getattr(config.api, key) <= 0:
             fail(f"api.{key}", "must be greater than 0")
     try:

@@ -302,15 +302,26 @@ def list_audit(
     actor: str | None = None,
     action: str | None = None,
     outcome: str | None = None,
+    target: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> list[AuditEntry]:
     """Audit entries, newest first. limit: at most this many. before_id: only entries older than
-    this id (for paging). actor, action, outcome: exact filters."""
+    this id (for paging). actor, action, outcome, target: exact filters. since, until: ISO 8601
+    UTC times ('2026-11-23T08:00:00.000Z'), `since` inclusive, `until` exclusive."""
     clauses: list[str] = []
     values: list[Any] = []
-    for column, value in (("actor", actor), ("action", action), ("outcome", outcome)):
+    for column, value in (("actor", actor), ("action", action), ("outcome", outcome),
+                          ("target", target)):
         if value is not None:
             clauses.append(f"{column} = ?")
             values.append(value)
+    if since is not None:
+        clauses.append("at >= ?")
+        values.append(since)
+    if until is not None:
+        clauses.append("at < ?")
+        values.append(until)
     if before_id is not None:
         clauses.append("id < ?")
         values.append(before_id)

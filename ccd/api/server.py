@@ -36,6 +36,7 @@ import trio
 import ccd.api.methods  # noqa: F401  (registers the methods on REGISTRY)
 from ccd.api import auth, catalogue
 from ccd.api.broker import Broker, Subscription
+from ccd.api.gate import Gate
 from ccd.api.limits import TokenBucket
 from ccd.api.protocol import (
     BadRequest,
@@ -50,7 +51,6 @@ from ccd.api.protocol import (
 from ccd.api.registry import REGISTRY, Context, MethodSpec, Registry, Session
 from ccd.config import ApiConfig, Config
 from ccd.errors import CcdError, DatabaseBusy, Forbidden
-from db import users
 from db.writer import is_busy
 
 log = logging.getLogger("ccd.api")
@@ -100,6 +100,7 @@ class ApiServer:
         self.services = services
         self.registry = registry
         self.connections: set[Connection] = set()
+        self.gate = Gate(config.api)
         self.accepted = 0
         self.refused = 0
         self.requests = 0
@@ -119,9 +120,21 @@ class ApiServer:
 
     async def handle(self, stream: trio.SocketStream) -> None:
         api = self.services.config.api
-        if len(self.connections) >= api.max_connections:
+        self.gate.reconfigure(api)
+        peer = auth.peer_credentials(stream.socket)  # type: ignore[arg-type]
+        same_uid = sum(1 for c in self.connections
+                       if peer is not None and c.peer is not None and c.peer.uid == peer.uid)
+        if len(self.connections) >= api.max_connections or same_uid >= api.max_connections_per_uid:
             self.refused += 1
-            await _refuse(stream, api, self.config.site.language)
+            per_uid = len(self.connections) < api.max_connections
+            if per_uid:
+                self.gate.refused_connections_per_uid += 1
+            limit = api.max_connections_per_uid if per_uid else api.max_connections
+            self.gate.audit_refusal(
+                self.services, peer, "anonymous", "connect", target=f"uid:{peer.uid}" if peer
+                else "", details={"reason": "too-many-connections", "limit": limit,
+                                  "per": "uid" if per_uid else "daemon"})
+            await _refuse(stream, limit, self.config.site.language)
             return
         self.accepted += 1
         conn = Connection(self, stream, api)
@@ -154,8 +167,8 @@ def _peer_gone(exc: BaseException) -> bool:
     return isinstance(exc, _PEER_GONE)
 
 
-async def _refuse(stream: trio.SocketStream, api: ApiConfig, language: str) -> None:
-    details = {"limit": api.max_connections}
+async def _refuse(stream: trio.SocketStream, limit: int, language: str) -> None:
+    details = {"limit": limit}
     line = encode_error(
         None,
         "too-many-connections",
@@ -283,6 +296,9 @@ class Connection:
         """Answer one line: rate limit, decode, authorise, run the handler, reply."""
         if not self.bucket.take(trio.current_time()):
             if self.bucket.refused_in_a_row > self.api.burst:
+                self.server.gate.audit_refusal(
+                    self.server.services, self.peer, self.session.actor, "connection",
+                    details={"reason": "flood", "rate": self.api.requests_per_second})
                 return self.close("flood")
             if line.strip():
                 await self._send_error(
@@ -327,6 +343,8 @@ class Connection:
                 return self._internal(request)
             return self._error_line(request.id, exc)
         except CcdError as exc:
+            if exc.error_id == "login-required":  # a refusal before login: audited too
+                self._audit_refusal(request.method, exc, outcome="refused")
             return self._error_line(request.id, exc)
         except sqlite3.OperationalError as exc:
             if not is_busy(exc):
@@ -384,17 +402,12 @@ class Connection:
             roles=sorted(self.session.roles),
         )
 
-    def _audit_refusal(self, method: str, exc: Forbidden) -> None:
+    def _audit_refusal(self, method: str, exc: CcdError, outcome: str = "forbidden") -> None:
         details = {k: v for k, v in exc.details.items() if k != "target"}
-        writer = getattr(self.server.services, "writer", None)
-        write = users.audit if writer is None else users.audit_soon
-        write(
-            self.server.services.db if writer is None else writer,
-            self.session.actor,
-            method,
-            target=str(exc.details.get("target", "")),
-            outcome="forbidden",
-            details=details,
+        details["error"] = exc.error_id
+        self.server.gate.audit_refusal(
+            self.server.services, self.peer, self.session.actor, method,
+            target=str(exc.details.get("target", "")), outcome=outcome, details=details,
         )
 
     # -- writing ---------------------------------------------------------------------------

@@ -163,8 +163,8 @@ PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
     "logout": lambda s, caller: {},
     "whoami": lambda s, caller: {},
     "status": lambda s, caller: {},
-    "subscribe": lambda s, caller: {"topics": ["queue.waiting"]},
-    "unsubscribe": lambda s, caller: {"topics": ["queue.waiting"]},
+    "subscribe": lambda s, caller: {"topics": ["wo.timer"]},
+    "unsubscribe": lambda s, caller: {"topics": ["wo.timer"]},
     "users.passwd": lambda s, caller: {
         "username": caller,
         "password": "new password 1",
