@@ -26,7 +26,7 @@ from ccd.errors import CcdError, NotFound
 from ccd.timefmt import iso
 from db.writer import immediate
 
-ROLES = ("agent", "teamlead", "qa", "admin")
+ROLES = ("agent", "teamlead", "qa", "admin", "backoffice")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 

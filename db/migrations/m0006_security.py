@@ -1,0 +1,34 @@
+"""0006: security (issue 13).
+
+Step 0006_backoffice_role: department staff (repair crews, the billing centre, district
+offices) get their own role, 'backoffice', instead of 'agent'. An agent is hotline staff, and
+hotline-only work-order actions (create, dispatch, close, cancel) need a hotline role; back-office
+staff work their own department's steps only. Existing sites: a department member whose only
+role is 'agent' and who has no agent number (so takes no calls) becomes 'backoffice'; a member
+with an agent number (also a hotline agent) keeps 'agent' and gains 'backoffice'.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from db.migrations import MIGRATIONS
+from db.migrations.m0001_foundation import run_sql
+
+BACKOFFICE = """
+INSERT OR IGNORE INTO roles (name, description) VALUES ('backoffice', '部门人员 / back office');
+INSERT OR IGNORE INTO user_roles (user_id, role)
+    SELECT DISTINCT m.user_id, 'backoffice' FROM department_members m;
+DELETE FROM user_roles WHERE role = 'agent' AND user_id IN (
+    SELECT u.id FROM users u
+    WHERE u.agent_number IS NULL
+      AND u.id IN (SELECT user_id FROM department_members)
+      AND NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id
+                      AND r.role NOT IN ('agent', 'backoffice'))
+);
+"""
+
+
+@MIGRATIONS(name="0006_backoffice_role")
+def m0006_backoffice_role(db: sqlite_utils.Database) -> None:
+    run_sql(db, BACKOFFICE)
