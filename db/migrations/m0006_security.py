@@ -32,3 +32,31 @@ DELETE FROM user_roles WHERE role = 'agent' AND user_id IN (
 @MIGRATIONS(name="0006_backoffice_role")
 def m0006_backoffice_role(db: sqlite_utils.Database) -> None:
     run_sql(db, BACKOFFICE)
+
+
+# Step 0006_import_runs: a customer import commits in short chunks (so the daemon's writes are
+# never held up for long) and records its progress here, so an interrupted run resumes.
+IMPORT_RUNS = """
+CREATE TABLE import_runs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    encoding TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    rows INTEGER NOT NULL,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    next_line INTEGER NOT NULL DEFAULT 0,
+    added INTEGER NOT NULL DEFAULT 0,
+    changed INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL CHECK (status IN ('running', 'done'))
+);
+CREATE INDEX import_runs_file ON import_runs(kind, sha256, status);
+"""
+
+
+@MIGRATIONS(name="0006_import_runs")
+def m0006_import_runs(db: sqlite_utils.Database) -> None:
+    run_sql(db, IMPORT_RUNS)
