@@ -21,7 +21,7 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from ccd import console_settings, secrets
+from ccd import config_addresses, console_settings, secrets
 from ccd.acd import settings as acd_settings
 from ccd.acd.settings import AcdSettings
 from ccd.console_settings import ConsoleSettings
@@ -205,6 +205,7 @@ def _validate(config: Config, file: str) -> None:
              f"{config.sip.registrar!r}")
     if config.sip.registrar and not config.sip.username:
         fail("sip.username", "is needed to register with sip.registrar")
+    config_addresses.check(config, file)
     if config.sip.rtp_ports_per_worker < 4 * config.sip.max_calls_per_worker:
         fail("sip.rtp_ports_per_worker", "must be at least 4 per call (RTP and RTCP, and reuse)")
     for key in ("max_connections", "max_line_bytes", "burst", "max_connections_per_uid",

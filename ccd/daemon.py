@@ -24,7 +24,7 @@ import trio
 import ccd
 import db as database
 from ccd import config as configuration
-from ccd import secrets
+from ccd import config_reload, secrets
 from ccd.calls import CallLog
 from ccd.filemodes import restrict_umask, secure_site
 from ccd.lock import DatabaseLock
@@ -57,6 +57,7 @@ class Daemon:
     status_sources: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
     version: str = ccd.__version__
     connection_count: Callable[[], int] = lambda: 0
+    last_reload: dict[str, list[str]] = field(default_factory=dict)
 
     def status(self) -> dict[str, Any]:
         """The numbers `ccd status` shows; each service adds its own under its name."""
@@ -76,6 +77,8 @@ class Daemon:
             "database_bytes": size,
             "socket": str(self.config.socket_path),
         }
+        if self.last_reload:
+            out["config_reload"] = self.last_reload
         if self.writer is not None:
             out["database_writes"] = dataclasses.asdict(self.writer.statistics())
         for name, source in self.status_sources.items():
@@ -89,6 +92,7 @@ class Daemon:
         except ccd.errors.CcdError as e:
             log.error("reload refused, keeping the running config: %s", e)
             return
+        applied, restart = config_reload.split(self.config, new)
         self.config = new
         logging.getLogger().setLevel(new.log.level.upper())
         secrets.install_log_filter(new)
@@ -96,7 +100,12 @@ class Daemon:
             result = hook(new)
             if result is not None:
                 await result
-        log.info("config reloaded from %s", new.source)
+        self.last_reload = {"applied": applied, "needs_restart": restart}
+        log.info("config reloaded from %s: applied %s", new.source,
+                 ", ".join(applied) if applied else "nothing (no setting changed)")
+        if restart:
+            log.warning("config: these changed settings need a restart to apply (the running "
+                        "values stay until then): %s", ", ".join(restart))
 
 
 def banner(config: configuration.Config) -> str:
