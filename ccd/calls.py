@@ -16,6 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from ccd.timefmt import iso, parse
+from db.seal import Sealer
 from db.writer import Writer
 
 IN_PROGRESS = "IN PROGRESS"
@@ -39,9 +40,12 @@ class CallLog:
     delays call records but never loses them and never fails the call (db/writer.py).
     """
 
-    def __init__(self, db: sqlite_utils.Database, writer: Writer | None = None) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, writer: Writer | None = None, sealer: Sealer | None = None
+    ) -> None:
         self.db = db
         self.writer = writer if writer is not None else Writer(db)
+        self.sealer = sealer  # seals each call as it ends (db/seal.py); None: not sealed
         self._answered: set[str] = set()  # calls in progress that were answered
 
     def start(
@@ -134,8 +138,10 @@ class CallLog:
 
         def close(db: sqlite_utils.Database) -> None:
             _close(db, call_id, end_ts, disposition, cause, hangup_by, fields)
+            if self.sealer is not None:
+                self.sealer.seal(db, call_id)
 
-        self.writer.submit(close, label=f"call {call_id} end")
+        self.writer.submit(close, label=f"call {call_id} end", after=self._note_head)
 
     def recording(
         self, call_id: str | None, path: str, *, kind: str = "call", seconds: float = 0.0
@@ -186,9 +192,16 @@ class CallLog:
                 end_ts = parse(last) if last else time.time()
                 _close(db, call_id, end_ts, None, 500, reason, {}, failed_unless_answered=True)
                 _close_queue(db, call_id, end_ts, reason)
+                if self.sealer is not None:
+                    self.sealer.seal(db, call_id)
 
-            self.writer.submit(close, label=f"call {call_id} close ({reason})")
+            self.writer.submit(close, label=f"call {call_id} close ({reason})",
+                               after=self._note_head)
         return len(ids)
+
+    def _note_head(self, ok: bool) -> None:
+        if ok and self.sealer is not None:
+            self.sealer.note_head(self.db)
 
     def get(self, call_id: str) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM calls WHERE id = ?", [call_id]))
@@ -234,8 +247,8 @@ def _close(
     if row is None:
         return
     start, answer, current, ended = row
-    if failed_unless_answered and ended is not None:
-        return
+    if ended is not None:
+        return  # a call ends once (and may be sealed): a second end changes nothing
     if failed_unless_answered:
         disposition = ANSWERED if answer else FAILED
     elif disposition is None:

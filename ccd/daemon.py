@@ -29,6 +29,7 @@ from ccd.calls import CallLog
 from ccd.filemodes import restrict_umask, secure_site
 from ccd.lock import DatabaseLock
 from ccd.sdnotify import Notifier
+from db import seal
 from db.writer import Writer
 
 log = logging.getLogger("ccd.daemon")
@@ -46,6 +47,7 @@ class Daemon:
     started_at: float = field(default_factory=time.time)
     broker: Any = None
     writer: Any = None  # db.writer.Writer: the ordered, retrying write queue
+    sealer: Any = None  # db.seal.Sealer: seals each ended call record
     reload_hooks: list[ReloadHook] = field(default_factory=list)
     # Set by the services as they start (None until then, or when a service is disabled).
     call_log: Any = None
@@ -163,15 +165,24 @@ async def serve(
         # and the write queue retries without freezing the event loop (db/writer.py).
         db.conn.execute(f"PRAGMA busy_timeout = {settings.busy_timeout_ms}")
         writer = Writer(db, max_backlog=settings.max_write_backlog)
+        try:
+            sealer, made = seal.open_sealer(db, config.path(settings.seal_key_file))
+        except BaseException:
+            db.conn.close()
+            raise
+        if made:
+            log.warning("made a new seal key for call records: %s (back it up apart from the "
+                        "database)", config.path(settings.seal_key_file))
         daemon = Daemon(
-            config=config, db=db, overrides=overrides, broker=Broker(), writer=writer
+            config=config, db=db, overrides=overrides, broker=Broker(), writer=writer,
+            sealer=sealer,
         )
         try:
             with trio.CancelScope() as scope:
                 async with trio.open_nursery() as nursery:
                     await nursery.start(writer.run)
                     # Calls a crash or kill cut short get their end before any new call starts.
-                    closed = CallLog(db, writer).fail_open(reason="daemon-restart")
+                    closed = CallLog(db, writer, sealer).fail_open(reason="daemon-restart")
                     if closed:
                         log.warning("closed %d calls left open by the last run", closed)
                     nursery.start_soon(_signals, daemon, scope, notifier)

@@ -15,6 +15,8 @@ api_busy_wait_s: how long an API request that writes keeps retrying a locked dat
 max_write_backlog: queued writes (call records, ACD rows) beyond which new calls are refused
     with 503 until the database is writable again, so a lock held for minutes cannot exhaust
     memory.
+seal_key_file: the key that seals call records (db/seal.py), relative to ccd.toml; kept outside
+    the database (and out of its backups). CCD_SEAL_KEY (64 hex digits) overrides it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class DatabaseSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     busy_timeout_ms: int = 100
     api_busy_wait_s: float = 8.0
     max_write_backlog: int = 20000
+    seal_key_file: str = "seal.key"
 
 
 def validate(settings: DatabaseSettings) -> None:

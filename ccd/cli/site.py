@@ -20,6 +20,7 @@ from ccd import log, secrets
 from ccd.cli.context import connect, fail, state
 from ccd.errors import CcdError
 from ccd.filemodes import secure_site
+from db import seal
 
 SITE_CONFIG = """\
 # ccd site config written by `ccd init`. Paths are relative to this file's folder.
@@ -73,11 +74,15 @@ def init(
         from db import demo as demo_data
 
         demo_data.generate(db, seed=seed, customers=customers)
+    key_path = config.path(config.database.seal_key_file)
+    if seal.load_key(key_path) is None:
+        seal.create_key(key_path)  # 0600; the daemon seals every ended call with it
     db.conn.close()
     secure_site(config)  # a reused (--force) folder may hold files made under a looser umask
     typer.echo(f"site ready in {dir}")
     typer.echo(f"  config:   {cfg_file}")
     typer.echo(f"  database: {config.database_path}" + (" (demo data)" if demo else ""))
+    typer.echo(f"  seal key: {key_path} (back it up apart from the database)")
     typer.echo(f"start it:   ccd --config {cfg_file} run")
 
 

@@ -76,7 +76,8 @@ class Telephony:
     def __init__(self, daemon: Any) -> None:
         self.daemon = daemon
         self.config: Config = daemon.config
-        self.log = CallLog(daemon.db, getattr(daemon, "writer", None))
+        self.log = CallLog(daemon.db, getattr(daemon, "writer", None),
+                           getattr(daemon, "sealer", None))
         daemon.call_log = self.log
         self.flow = load_flow(self.config)
         self.driver = make_driver(self.config, on_leg_lost=self._leg_lost)

@@ -60,3 +60,23 @@ CREATE INDEX import_runs_file ON import_runs(kind, sha256, status);
 @MIGRATIONS(name="0006_import_runs")
 def m0006_import_runs(db: sqlite_utils.Database) -> None:
     run_sql(db, IMPORT_RUNS)
+
+
+# Step 0006_call_seals: tamper-evident call records (db/seal.py). Each ended call gets one seal
+# row, in seal order, with an HMAC chained over the previous one; the key is kept outside the
+# database. Calls that existed before this step are noted by rowid as sealed-never.
+CALL_SEALS = """
+CREATE TABLE call_seals (
+    seq INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL UNIQUE,
+    digest TEXT NOT NULL,
+    sealed_at TEXT NOT NULL
+);
+INSERT OR REPLACE INTO settings (key, value)
+    SELECT 'seal_since_rowid', CAST(coalesce(max(rowid), 0) AS TEXT) FROM calls;
+"""
+
+
+@MIGRATIONS(name="0006_call_seals")
+def m0006_call_seals(db: sqlite_utils.Database) -> None:
+    run_sql(db, CALL_SEALS)

@@ -137,3 +137,8 @@ async def test_calls_and_api_writes_survive_a_ten_second_lock(tmp_path, prompts)
     finally:
         assert daemon.stop() == 0, daemon.output
     assert "Traceback" not in daemon.output, daemon.output
+    # The records written late are sealed like any other.
+    verify = await trio.run_process([sys.executable, "-m", "ccd", "--config", str(config),
+                                     "db", "verify"], capture_stdout=True, capture_stderr=True,
+                                    check=False)
+    assert verify.returncode == 0 and b"seals: ok" in verify.stdout, verify.stdout

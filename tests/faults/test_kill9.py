@@ -13,6 +13,7 @@ import os
 import random
 import signal
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 
@@ -105,3 +106,10 @@ async def test_twenty_kills_lose_nothing_acknowledged_and_leave_no_call_open(tmp
             SELECT 1 FROM queue_events x WHERE x.call_id = e.call_id AND x.id > e.id AND x.event
             IN ('abandoned', 'left_queue', 'max_wait', 'callback_requested', 'completed'))""")
     assert open_in_queue == []
+    # Every ended call is sealed, the ones closed at restart too, and nothing fails to verify.
+    verify = await trio.run_process([sys.executable, "-m", "ccd", "--config", str(config),
+                                     "db", "verify"], capture_stdout=True, capture_stderr=True,
+                                    check=False)
+    assert verify.returncode == 0, verify.stdout.decode() + verify.stderr.decode()
+    sealed = query(db, "SELECT count(*) FROM call_seals")[0][0]
+    assert sealed == query(db, 'SELECT count(*) FROM calls WHERE "end" IS NOT NULL')[0][0]
