@@ -124,6 +124,7 @@ class Writer:
     _running: bool = False
     _wake: trio.Event | None = None
     _stall_started: float | None = None
+    _warned: bool = False
     committed: int = 0
     failed: int = 0
     transactions: int = 0
@@ -225,8 +226,12 @@ class Writer:
                 self._write_batch()
             except DatabaseBusy:
                 self.busy_retries += 1
+                now = time.monotonic()
                 if self._stall_started is None:
-                    self._stall_started = time.monotonic()
+                    self._stall_started, self._warned = now, False
+                # Brief waits (an import's chunk) are normal; a second or more is worth a line.
+                if not self._warned and now - self._stall_started >= 1.0:
+                    self._warned = True
                     log.warning(
                         "database locked by another process: %d writes wait (retrying)",
                         len(self._pending),
@@ -237,7 +242,8 @@ class Writer:
             if self._stall_started is not None:
                 stalled = time.monotonic() - self._stall_started
                 self.longest_stall_s = max(self.longest_stall_s, stalled)
-                log.warning("database writable again after %.1f s", stalled)
+                if self._warned:
+                    log.warning("database writable again after %.1f s", stalled)
                 self._stall_started = None
             delay = self.retry_initial_s
             await trio.lowlevel.checkpoint()

@@ -94,6 +94,32 @@ def test_init_run_and_backup_under_umask_022_leave_nothing_world_readable(open_d
     assert _as_nobody("cat", str(site / "flows" / "utility.toml")).returncode != 0
 
 
+def _umask(pid: int) -> str:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Umask:"):
+            return line.split()[1]
+    raise AssertionError("no Umask line")
+
+
+def test_the_daemon_and_its_media_workers_write_with_umask_027(tmp_path, prompts):
+    """Recordings are written by the media workers: they inherit the daemon's umask."""
+    out = _ccd("init", "--dir", str(tmp_path / "site"))
+    assert out.returncode == 0, out.stderr
+    daemon = DaemonProcess(tmp_path / "site" / "ccd.toml", f"paths.prompts={prompts}")
+    daemon.args.insert(0, "/bin/sh")
+    daemon.args[1:1] = ["-c", 'umask 022; exec "$@"', "sh"]
+    daemon.start()
+    try:
+        assert daemon.proc is not None
+        workers = subprocess.run(["pgrep", "-P", str(daemon.proc.pid)], capture_output=True,
+                                 text=True).stdout.split()
+        assert workers, "no media worker"
+        assert [_umask(int(p)) for p in [daemon.proc.pid, *workers]] == \
+            ["0027"] * (1 + len(workers))
+    finally:
+        assert daemon.stop() == 0, daemon.output
+
+
 def test_the_daemon_tightens_a_site_left_world_readable(tmp_path):
     out = _ccd("init", "--dir", str(tmp_path / "site"))
     assert out.returncode == 0, out.stderr
