@@ -9,7 +9,7 @@ SITE   ?= demo-site
 # Debian packages the daemon, its tests and benchmarks use; installed when run as root.
 DEBS   := espeak-ng sox sip-tester tmux kamailio systemd
 
-.PHONY: demo test deps venv lock lint bench bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent clean
+.PHONY: demo test deps venv lock lint bench bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent bench-db clean
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -59,7 +59,10 @@ demo: deps venv
 	exec $(BIN)/ccd --config $(SITE)/ccd.toml run
 
 # Benchmarks print figures (and write JSON to bench/out/); they never pass or fail on speed.
-bench: bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent
+bench: bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent bench-db
+
+bench-db: venv
+	$(BIN)/python bench/db/writer_bench.py
 
 bench-api: venv
 	$(BIN)/python bench/api_bench.py

@@ -5,9 +5,15 @@ declares them, with their roles, on the API registry (ccd/api/methods/__init__.p
 CLI calls the same functions directly when no daemon runs (`call_local`), so both paths check the
 same rules.
 
-Department actions (accept, feedback, pause, resume, request close, and sending a dispatched
-work order back) need the caller to be a member of the work order's department, unless they are
-a team lead or an admin: a hotline agent cannot accept on a repair crew's behalf.
+Who does what (issue 13):
+- Department steps (accept, feedback, pause, resume, request close, and sending a dispatched work
+  order back, 退单) need the caller to be a member of the work order's department, unless they
+  are a team lead or an admin: a hotline agent cannot accept on a repair crew's behalf.
+- Hotline steps (create, dispatch, close, cancel, and sending a close request back, 驳回) need a
+  hotline role (agent, team lead, admin): back-office staff ('backoffice') cannot close or cancel.
+  And a member of the order's department who is also an agent may not do the hotline's step on
+  that order (closing one's own work) unless a team lead or admin: the loop stays closed by the
+  hotline, not by whoever did the work.
 """
 
 from __future__ import annotations
@@ -26,11 +32,13 @@ from ccd.kb import articles
 from ccd.kb.search import search
 from ccd.workorders import lifecycle, queries
 from ccd.workorders.daemon import settings_of
-from ccd.workorders.errors import NotYourDepartment
+from ccd.workorders.errors import HotlineOnly, NotYourDepartment
 from ccd.workorders.service import WorkOrders
 
 HOTLINE = frozenset({"agent", "teamlead", "admin"})
 SUPERVISORS = frozenset({"teamlead", "admin"})
+# Whoever may call a method that is a department step in some status (the handler checks which).
+STAFF = HOTLINE | {"backoffice"}
 READERS = ANY_ROLE
 
 Number = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
@@ -161,16 +169,20 @@ def _act(kind: str) -> Callable[[WorkOrders, Who, Any], dict[str, Any]]:
     def handler(svc: WorkOrders, who: Who, p: Any) -> dict[str, Any]:
         state = svc.state(p.number)
         side = lifecycle.acting_side(state.status, kind)
-        if (
-            side == "department"
-            and not (who.roles & SUPERVISORS)
-            and not queries.is_member(svc.db, state.department, who.username)
-        ):
+        supervisor = bool(who.roles & SUPERVISORS)
+        member = queries.is_member(svc.db, state.department, who.username)
+        if side == "department" and not supervisor and not member:
             raise NotYourDepartment(
                 f"{who.username} is not in department {state.department} of work order "
                 f"{p.number}",
                 number=p.number,
                 department=state.department,
+            )
+        if side == "hotline" and not supervisor and (not who.roles & HOTLINE or member):
+            raise HotlineOnly(
+                f"'{kind}' on work order {p.number} is the hotline's step, not department "
+                f"{state.department}'s",
+                number=p.number, action=kind, department=state.department,
             )
         return svc.act(
             p.number, kind, actor=who.username, note=p.note,
@@ -224,13 +236,13 @@ HANDLERS: dict[str, Spec] = {
     "wo.overdue": Spec(READERS, NoParams, wo_overdue),
     "wo.departments": Spec(READERS, NoParams, wo_departments),
     "wo.dispatch": Spec(HOTLINE, DispatchParams, _act("dispatch")),
-    "wo.accept": Spec(HOTLINE, ActParams, _act("accept")),
-    "wo.feedback": Spec(HOTLINE, ActParams, _act("feedback")),
-    "wo.pause": Spec(HOTLINE, ActParams, _act("pause")),
-    "wo.resume": Spec(HOTLINE, ActParams, _act("resume")),
-    "wo.request_close": Spec(HOTLINE, ActParams, _act("request_close")),
+    "wo.accept": Spec(STAFF, ActParams, _act("accept")),
+    "wo.feedback": Spec(STAFF, ActParams, _act("feedback")),
+    "wo.pause": Spec(STAFF, ActParams, _act("pause")),
+    "wo.resume": Spec(STAFF, ActParams, _act("resume")),
+    "wo.request_close": Spec(STAFF, ActParams, _act("request_close")),
     "wo.close": Spec(HOTLINE, ActParams, _act("close")),
-    "wo.send_back": Spec(HOTLINE, ActParams, _act("send_back")),
+    "wo.send_back": Spec(STAFF, ActParams, _act("send_back")),
     "wo.cancel": Spec(HOTLINE, ActParams, _act("cancel")),
     "kb.search": Spec(READERS, KbSearchParams, kb_search),
     "kb.get": Spec(READERS, KbGetParams, kb_get),

@@ -554,9 +554,15 @@ def customers_import(
         return
     typer.echo(
         f"{report.file} ({report.encoding}): {report.rows} rows — added {report.added}, "
-        f"changed {report.changed}, unchanged {report.unchanged}, rejected {len(report.rejected)}"
-        + (" (dry run: nothing written)" if dry_run else "")
+        f"changed {report.changed}, unchanged {report.unchanged}, rejected "
+        f"{report.rejected_lines}" + (" (dry run: nothing written)" if dry_run else "")
     )
+    if report.resumed_after_line is not None:
+        typer.echo(f"  resumed run {report.run_id}: lines up to {report.resumed_after_line} "
+                   "were committed by the interrupted run (counted above)")
+    for n in report.neutralised:
+        typer.echo(f"  line {n.line}: {n.account_no} {n.field} begins like a spreadsheet "
+                   "formula; stored with a leading '")
     for c in report.changes:
         typer.echo(f"  line {c.line}: {c.account_no} changed {', '.join(c.fields)}")
     for r in report.rejected:

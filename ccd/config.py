@@ -21,7 +21,7 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from ccd import console_settings
+from ccd import config_addresses, console_settings, secrets
 from ccd.acd import settings as acd_settings
 from ccd.acd.settings import AcdSettings
 from ccd.console_settings import ConsoleSettings
@@ -30,6 +30,8 @@ from ccd.reports import settings as wallboard_settings
 from ccd.reports.settings import WallboardSettings
 from ccd.workorders import settings as workorder_settings
 from ccd.workorders.settings import WorkOrderSettings
+from db import settings as database_settings
+from db.settings import DatabaseSettings
 
 
 class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -70,6 +72,10 @@ class ApiConfig(Base):
     idle_timeout_s: float = 900.0
     login_timeout_s: float = 10.0
     peer_credentials: bool = True
+    max_connections_per_uid: int = 64
+    max_sessions_per_user: int = 8
+    login_free_failures: int = 3
+    login_backoff_max_s: float = 300.0
 
 
 class SipConfig(Base):
@@ -106,6 +112,7 @@ class Config(Base):
     workorders: WorkOrderSettings = msgspec.field(default_factory=WorkOrderSettings)
     wallboard: WallboardSettings = msgspec.field(default_factory=WallboardSettings)
     console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     # Where the file was read from: relative paths are resolved against its folder.
     source: str = ""
 
@@ -198,12 +205,15 @@ def _validate(config: Config, file: str) -> None:
              f"{config.sip.registrar!r}")
     if config.sip.registrar and not config.sip.username:
         fail("sip.username", "is needed to register with sip.registrar")
+    config_addresses.check(config, file)
     if config.sip.rtp_ports_per_worker < 4 * config.sip.max_calls_per_worker:
         fail("sip.rtp_ports_per_worker", "must be at least 4 per call (RTP and RTCP, and reuse)")
-    for key in ("max_connections", "max_line_bytes", "burst"):
+    for key in ("max_connections", "max_line_bytes", "burst", "max_connections_per_uid",
+                "max_sessions_per_user"):
         if getattr(config.api, key) < 1:
             fail(f"api.{key}", "must be at least 1")
-    for key in ("requests_per_second", "idle_timeout_s", "login_timeout_s"):
+    for key in ("requests_per_second", "idle_timeout_s", "login_timeout_s",
+                "login_backoff_max_s"):
         if getattr(config.api, key) <= 0:
             fail(f"api.{key}", "must be greater than 0")
     try:
@@ -211,6 +221,7 @@ def _validate(config: Config, file: str) -> None:
         workorder_settings.validate(config.workorders)
         wallboard_settings.validate(config.wallboard)
         console_settings.validate(config.console)
+        database_settings.validate(config.database)
     except ConfigError as e:
         raise ConfigError(f"{file}: {e.message}", file=file, **e.details) from None
 
@@ -274,6 +285,7 @@ def load(path: Path | str | None = None, overrides: Iterable[str] = ()) -> Confi
         config = msgspec.convert(data, Config, strict=False)
     except msgspec.ValidationError as e:
         raise ConfigError(_explain(str(e), str(file)), file=str(file)) from None
+    config = secrets.apply(config, str(file))  # 'env:NAME' and 'file:PATH' secrets
     _validate(config, str(file))
     return config
 

@@ -5,9 +5,12 @@ same file changes nothing (not even `updated_at`). A row that cannot be taken is
 line and the reason; the good rows still go in. Phones are added to the customer, never removed
 (an agent may have added one the billing system does not know).
 
-Encodings: billing systems in China often export GBK. Without `encoding`, each line is decoded as
-UTF-8 (a BOM is skipped), and if that fails on more lines than GB18030 (a superset of GBK) does,
-the file is read as GB18030. Lines that do not decode are rejected with the byte at fault.
+Encodings: one per file, detected (UTF-8 or GB18030/GBK) or given, never a mix: see
+ccd/import_encoding.py. Every data line is counted: added, changed, unchanged or rejected with
+its reason (an unbalanced quote's merged lines as one rejection covering them all). Text cells
+have length limits, amounts a range, and a text cell beginning with = + - @ is stored with a
+leading apostrophe so a spreadsheet never runs it as a formula. Good rows are committed in short
+chunks and an interrupted import resumes (ccd/import_runs.py).
 
 Phone normal form: `db.lookup.normalize_phone` (digits only, national format — the +86/0086 country
 prefix dropped, mobiles as 11 digits, landlines with the 0 trunk prefix and area code), and a
@@ -18,8 +21,8 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,8 @@ from typing import Any
 import msgspec
 import sqlite_utils
 
-from ccd.errors import CcdError
+from ccd import import_runs
+from ccd.import_encoding import Decoded, ImportFailed, decode
 from ccd.timefmt import iso
 from ccd.workorders.store import transaction
 from db import lookup
@@ -77,7 +81,15 @@ MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0[1-9]\d{8,10}$")
 INTERNATIONAL = re.compile(r"^00[1-9]\d{6,14}$")
 _PHONE_CHARS = re.compile(r"^\+?[0-9\s\-().（）]+$")
-BATCH = 1000
+# Longest text of each field, in characters (a merged or garbage row is refused, not stored).
+LIMITS = {"account_no": 32, "name": 100, "phones": 200, "address": 200, "district": 40,
+          "meter_no": 40, "category": 20, "utility": 20, "balance": 40, "arrears": 40,
+          "language": 10, "status": 20}
+# Amounts beyond ten million yuan either way are typos (or overflow SQLite's integers).
+MAX_FEN = 10_000_000_00
+# Text a spreadsheet would run as a formula (CSV injection) when an export is opened in Excel.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_FIELDS = ("name", "address", "meter_no")
 
 
 def normalize_phone(raw: str, *, area_code: str = DEFAULT_AREA_CODE) -> str | None:
@@ -101,17 +113,21 @@ def is_mobile(phone: str) -> bool:
     return bool(MOBILE.match(phone))
 
 
-class ImportFailed(CcdError):
-    """The file as a whole cannot be read (no header, unknown mapping): nothing was imported."""
-
-    error_id = "import-failed"
-
-
 class Rejected(msgspec.Struct):
     line: int
     account_no: str
     reason_id: str
     reason: str
+    lines: int = 1  # physical lines the rejected record covers (an unbalanced quote: many)
+
+
+class Neutralised(msgspec.Struct):
+    """A text cell that began with = + - @ (a formula when opened in a spreadsheet): stored with
+    a leading apostrophe, so it shows as the text it is."""
+
+    line: int
+    account_no: str
+    field: str
 
 
 class Changed(msgspec.Struct):
@@ -130,7 +146,14 @@ class ImportReport(msgspec.Struct, kw_only=True):
     rejected: list[Rejected] = msgspec.field(default_factory=list)
     changes: list[Changed] = msgspec.field(default_factory=list)
     ignored_columns: list[str] = msgspec.field(default_factory=list)
+    neutralised: list[Neutralised] = msgspec.field(default_factory=list)
     dry_run: bool = False
+    run_id: int | None = None
+    resumed_after_line: int | None = None  # a resumed run: lines up to here were committed before
+
+    @property
+    def rejected_lines(self) -> int:
+        return sum(r.lines for r in self.rejected)
 
 
 def parse_mapping(items: Iterable[str]) -> dict[str, str]:
@@ -150,65 +173,6 @@ def parse_mapping(items: Iterable[str]) -> dict[str, str]:
                 )
             out[column.strip()] = field
     return out
-
-
-# -- reading the bytes -------------------------------------------------------------------------
-
-
-def _split_lines(data: bytes) -> list[bytes]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
-
-
-def _failures(lines: list[bytes], encoding: str) -> int:
-    bad = 0
-    for line in lines:
-        try:
-            line.decode(encoding)
-        except UnicodeDecodeError:
-            bad += 1
-    return bad
-
-
-def detect_encoding(lines: list[bytes]) -> str:
-    """'utf-8' unless GB18030 decodes more of the lines."""
-    utf8 = _failures(lines, "utf-8")
-    if utf8 == 0:
-        return "utf-8"
-    return "gb18030" if _failures(lines, "gb18030") < utf8 else "utf-8"
-
-
-@dataclass
-class _Decoded:
-    encoding: str
-    lines: list[tuple[int, str]]
-    bad: list[Rejected]
-
-
-def decode(data: bytes, encoding: str | None = None) -> _Decoded:
-    lines = _split_lines(data)
-    enc = encoding or detect_encoding(lines)
-    try:
-        "".encode(enc)
-    except LookupError:
-        raise ImportFailed(f"unknown encoding {enc!r}", encoding=enc) from None
-    good, bad = [], []
-    for number, raw in enumerate(lines, start=1):
-        try:
-            good.append((number, raw.decode(enc)))
-        except UnicodeDecodeError as e:
-            bad.append(
-                Rejected(
-                    number, "", "bad-encoding",
-                    f"not valid {enc} (byte 0x{raw[e.start]:02x} at column {e.start + 1}); "
-                    "save the file as UTF-8 or pass --encoding",
-                )
-            )
-    return _Decoded(enc, good, bad)
 
 
 # -- rows into records -------------------------------------------------------------------------
@@ -250,6 +214,8 @@ def _fen(text: str) -> int:
     if not t:
         return 0
     value = Decimal(t)
+    if not value.is_finite() or abs(value) > Decimal(MAX_FEN) / 100:
+        raise OverflowError
     if value != value.quantize(Decimal("0.01")):
         raise InvalidOperation
     return int(value * 100)
@@ -267,6 +233,11 @@ def _record(
 ) -> dict[str, Any]:
     """Check and convert one row; raises _Bad with the reason."""
     rec: dict[str, Any] = {}
+    for field, text in values.items():
+        limit = LIMITS.get(field)
+        if limit is not None and len(text.strip()) > limit:
+            raise _Bad("too-long", f"{field} has {len(text.strip())} characters (at most "
+                       f"{limit})")
     account = values.get("account_no", "").strip()
     if not ACCOUNT.match(account):
         raise _Bad("bad-account", f"account number {account!r} is missing or malformed")
@@ -312,6 +283,9 @@ def _record(
         if field in values:
             try:
                 rec[f"{field}_fen"] = _fen(values[field])
+            except OverflowError:
+                raise _Bad(f"bad-{field}", f"{field} {values[field]!r} is out of range (at most "
+                           f"{MAX_FEN // 100:,} yuan either way)") from None
             except (InvalidOperation, ValueError):
                 raise _Bad(f"bad-{field}", f"{field} {values[field]!r} is not an amount in yuan "
                            "with at most two decimals") from None
@@ -324,9 +298,10 @@ def _record(
 
 
 def _records(
-    decoded: _Decoded, mapping: Mapping[str, str], delimiter: str | None
-) -> Iterator[tuple[int, dict[str, str] | None, list[str], str | None]]:
-    """(line, values by field, ignored columns, problem) for each data row after the header."""
+    decoded: Decoded, mapping: Mapping[str, str], delimiter: str | None
+) -> Iterator[tuple[int, int, dict[str, str] | None, list[str], Rejected | None]]:
+    """(first line, lines, values by field, ignored columns, why rejected) for each data record
+    after the header; blank lines are skipped."""
     if not decoded.lines:
         raise ImportFailed("the file is empty")
     physical = {"line": 0}
@@ -344,14 +319,34 @@ def _records(
     except StopIteration:
         raise ImportFailed("the file is empty") from None
     columns, ignored = _header_map(header, mapping)
-    for cells in reader:
-        line = physical["line"]
+    end = physical["line"]
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:  # e.g. a NUL byte
+            start, end = end + 1, physical["line"]
+            yield start, end - start + 1, None, ignored, Rejected(
+                start, "", "bad-row", f"not a CSV row: {e}", end - start + 1)
+            continue
+        start, end = end + 1, physical["line"]
+        count = end - start + 1
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) != len(header):
-            yield line, None, ignored, f"{len(cells)} cells where the header has {len(header)}"
+        if count > 1:
+            account = cells[0].strip()[:32] if cells else ""
+            yield start, count, None, ignored, Rejected(
+                start, account, "unbalanced-quote",
+                f"a quoted cell runs from line {start} to line {end} ({count} lines): an "
+                "unbalanced quote (\") merged them into one row; fix the quote",
+                count)
             continue
-        yield line, {f: cells[i] for i, f in columns.items()}, ignored, None
+        if len(cells) != len(header):
+            yield start, 1, None, ignored, Rejected(
+                start, "", "bad-row", f"{len(cells)} cells where the header has {len(header)}")
+            continue
+        yield start, 1, {f: cells[i] for i, f in columns.items()}, ignored, None
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -371,8 +366,11 @@ def _districts(db: sqlite_utils.Database) -> dict[str, str]:
     return out
 
 
-def _upsert(db: sqlite_utils.Database, rec: dict[str, Any], stamp: str) -> tuple[str, list[str]]:
-    """Insert or update one account; ('added'|'changed'|'unchanged', changed fields)."""
+def _upsert(
+    db: sqlite_utils.Database, rec: dict[str, Any], stamp: str, write: bool = True
+) -> tuple[str, list[str]]:
+    """Insert or update one account; ('added'|'changed'|'unchanged', changed fields).
+    write=False: only say what it would do (a dry run reads, and takes no lock)."""
     found = db.execute(
         "SELECT a.customer_id, a.address, a.district_code, a.meter_no, a.utility, a.balance_fen, "
         "a.arrears_fen, a.status, c.name, c.category, c.language "
@@ -380,6 +378,8 @@ def _upsert(db: sqlite_utils.Database, rec: dict[str, Any], stamp: str) -> tuple
         [rec["account_no"]],
     ).fetchone()
     phones = rec.get("phones", [])
+    if found is None and not write:
+        return "added", []
     if found is None:
         cid = int(db.execute(
             "INSERT INTO customers (name, category, language, created_at, updated_at) "
@@ -402,6 +402,12 @@ def _upsert(db: sqlite_utils.Database, rec: dict[str, Any], stamp: str) -> tuple
     changed = [f for f in _ACCOUNT_FIELDS + _CUSTOMER_FIELDS if f in rec and rec[f] != current[f]]
     acc = [f for f in changed if f in _ACCOUNT_FIELDS]
     cust = [f for f in changed if f in _CUSTOMER_FIELDS]
+    if not write:
+        known = {r[0] for r in db.execute(
+            "SELECT phone FROM customer_phones WHERE customer_id = ?", [cid])}
+        if any(p not in known for p in phones):
+            changed.append("phones")
+        return ("changed" if changed else "unchanged"), changed
     if acc:
         db.execute(
             f"UPDATE accounts SET {', '.join(f'{f} = ?' for f in acc)} WHERE account_no = ?",
@@ -465,67 +471,88 @@ def import_bytes(
     area_code: str = DEFAULT_AREA_CODE,
     now: float | None = None,
 ) -> ImportReport:
-    """As import_csv, from bytes already read."""
-    decoded = decode(data, encoding)
+    """As import_csv, from bytes already read.
+
+    Three passes: decode the whole file with one encoding (or refuse it); read and check every
+    row without writing (a row that cannot be taken is rejected with its reason and counted);
+    then write the good rows in chunks of at most import_runs.CHUNK_ROWS rows or CHUNK_SECONDS
+    seconds, each chunk one short transaction that also advances the run's row in import_runs.
+    An import cut short resumes after its last committed chunk when the same file is imported
+    again (`resumed_after_line`). A dry run reads and counts, writes nothing, takes no lock.
+    """
+    decoded = decode(data, encoding, file=file)
     report = ImportReport(file=file, encoding=decoded.encoding, dry_run=dry_run)
-    if decoded.bad and decoded.bad[0].line == 1:
-        raise ImportFailed(f"{file}: the header line is not valid {decoded.encoding}; "
-                           "pass --encoding", file=file)
-    report.rejected.extend(decoded.bad)
     districts = _districts(db)
     stamp = iso(now)
     seen: dict[str, int] = {}
-    batch: list[tuple[int, dict[str, Any]]] = []
-
-    def flush() -> None:
-        with transaction(db):
-            for line, rec in batch:
-                outcome, fields = _upsert(db, rec, stamp)
-                if outcome == "added":
-                    report.added += 1
-                elif outcome == "changed":
-                    report.changed += 1
-                    report.changes.append(Changed(line, rec["account_no"], fields))
-                else:
-                    report.unchanged += 1
-        batch.clear()
-
-    def run() -> None:
-        for line, values, ignored, problem in _records(decoded, mapping or {}, delimiter):
-            report.ignored_columns = ignored
-            report.rows += 1
-            if values is None:
-                report.rejected.append(Rejected(line, "", "bad-row", problem or ""))
-                continue
-            try:
-                rec = _record(values, districts, area_code)
-            except _Bad as bad:
-                report.rejected.append(
-                    Rejected(line, values.get("account_no", "").strip(), bad.reason_id, bad.reason)
-                )
-                continue
-            first = seen.get(rec["account_no"])
-            if first is not None:
-                report.rejected.append(Rejected(
-                    line, rec["account_no"], "duplicate",
-                    f"account {rec['account_no']} already appeared on line {first}",
-                ))
-                continue
-            seen[rec["account_no"]] = line
-            batch.append((line, rec))
-            if len(batch) >= BATCH and not dry_run:
-                flush()
-        if batch:
-            flush()
-
-    if dry_run:
-        db.conn.execute("BEGIN IMMEDIATE")
+    good: list[tuple[int, dict[str, Any]]] = []
+    for line, lines, values, ignored, refused in _records(decoded, mapping or {}, delimiter):
+        report.ignored_columns = ignored
+        report.rows += lines
+        if refused is not None or values is None:
+            report.rejected.append(refused or Rejected(line, "", "bad-row", ""))
+            continue
         try:
-            run()
-        finally:
-            db.conn.execute("ROLLBACK")
-    else:
-        run()
-    report.rows += len([b for b in decoded.bad if b.line > 1])
+            rec = _record(values, districts, area_code)
+        except _Bad as bad:
+            report.rejected.append(
+                Rejected(line, values.get("account_no", "").strip()[:32], bad.reason_id,
+                         bad.reason))
+            continue
+        first = seen.get(rec["account_no"])
+        if first is not None:
+            report.rejected.append(Rejected(
+                line, rec["account_no"], "duplicate",
+                f"account {rec['account_no']} already appeared on line {first}",
+            ))
+            continue
+        seen[rec["account_no"]] = line
+        for field in TEXT_FIELDS:
+            value = rec.get(field)
+            if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+                rec[field] = "'" + value
+                report.neutralised.append(Neutralised(line, rec["account_no"], field))
+        good.append((line, rec))
     report.rejected.sort(key=lambda r: r.line)
+    if dry_run:
+        for line, rec in good:
+            _count(report, line, rec, *_upsert(db, rec, stamp, write=False))
+        return report
+    run = import_runs.start(db, kind="customers", file=file, digest=import_runs.file_hash(data),
+                            encoding=decoded.encoding, rows=report.rows,
+                            rejected=report.rejected_lines)
+    report.run_id = run.id
+    if run.resumed:
+        report.resumed_after_line = run.next_line
+        report.added, report.changed, report.unchanged = run.added, run.changed, run.unchanged
+    pending = [(line, rec) for line, rec in good if line > run.next_line]
+    while pending:
+        started = time.monotonic()
+        counts = {"added": 0, "changed": 0, "unchanged": 0}
+        with transaction(db):
+            done = 0
+            for line, rec in pending[:import_runs.CHUNK_ROWS]:
+                outcome, fields = _upsert(db, rec, stamp)
+                counts[outcome] += 1
+                _count(report, line, rec, outcome, fields)
+                done += 1
+                if time.monotonic() - started > import_runs.CHUNK_SECONDS:
+                    break
+            import_runs.advance(db, run, pending[done - 1][0], counts)
+        pending = pending[done:]
+        if pending:
+            time.sleep(import_runs.PAUSE_SECONDS)  # let a waiting writer (the daemon) in
+    with transaction(db):
+        import_runs.finish(db, run)
     return report
+
+
+def _count(report: ImportReport, line: int, rec: dict[str, Any], outcome: str,
+           fields: list[str]) -> None:
+    if outcome == "added":
+        report.added += 1
+    elif outcome == "changed":
+        report.changed += 1
+        report.changes.append(Changed(line, rec["account_no"], fields))
+    else:
+        report.unchanged += 1

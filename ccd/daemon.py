@@ -9,6 +9,7 @@ new one to the services that can take it without a restart.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -23,8 +24,13 @@ import trio
 import ccd
 import db as database
 from ccd import config as configuration
+from ccd import config_reload, secrets
+from ccd.calls import CallLog
+from ccd.filemodes import restrict_umask, secure_site
 from ccd.lock import DatabaseLock
 from ccd.sdnotify import Notifier
+from db import seal
+from db.writer import Writer
 
 log = logging.getLogger("ccd.daemon")
 
@@ -40,6 +46,8 @@ class Daemon:
     overrides: Sequence[str] = ()
     started_at: float = field(default_factory=time.time)
     broker: Any = None
+    writer: Any = None  # db.writer.Writer: the ordered, retrying write queue
+    sealer: Any = None  # db.seal.Sealer: seals each ended call record
     reload_hooks: list[ReloadHook] = field(default_factory=list)
     # Set by the services as they start (None until then, or when a service is disabled).
     call_log: Any = None
@@ -51,6 +59,7 @@ class Daemon:
     status_sources: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
     version: str = ccd.__version__
     connection_count: Callable[[], int] = lambda: 0
+    last_reload: dict[str, list[str]] = field(default_factory=dict)
 
     def status(self) -> dict[str, Any]:
         """The numbers `ccd status` shows; each service adds its own under its name."""
@@ -70,6 +79,10 @@ class Daemon:
             "database_bytes": size,
             "socket": str(self.config.socket_path),
         }
+        if self.last_reload:
+            out["config_reload"] = self.last_reload
+        if self.writer is not None:
+            out["database_writes"] = dataclasses.asdict(self.writer.statistics())
         for name, source in self.status_sources.items():
             out[name] = source()
         return out
@@ -81,13 +94,20 @@ class Daemon:
         except ccd.errors.CcdError as e:
             log.error("reload refused, keeping the running config: %s", e)
             return
+        applied, restart = config_reload.split(self.config, new)
         self.config = new
         logging.getLogger().setLevel(new.log.level.upper())
+        secrets.install_log_filter(new)
         for hook in self.reload_hooks:
             result = hook(new)
             if result is not None:
                 await result
-        log.info("config reloaded from %s", new.source)
+        self.last_reload = {"applied": applied, "needs_restart": restart}
+        log.info("config reloaded from %s: applied %s", new.source,
+                 ", ".join(applied) if applied else "nothing (no setting changed)")
+        if restart:
+            log.warning("config: these changed settings need a restart to apply (the running "
+                        "values stay until then): %s", ", ".join(restart))
 
 
 def banner(config: configuration.Config) -> str:
@@ -136,12 +156,35 @@ async def serve(
     from ccd.api.server import serve_api
 
     notifier = Notifier()
+    restrict_umask()
+    secure_site(config)
     with DatabaseLock(config.database_path):
-        db = database.open_database(config.database_path)
-        daemon = Daemon(config=config, db=db, overrides=overrides, broker=Broker())
+        settings = config.database
+        db = database.open_database(config.database_path, synchronous=settings.synchronous)
+        # Migrations above may wait 5 s for the lock; from here on a statement waits briefly
+        # and the write queue retries without freezing the event loop (db/writer.py).
+        db.conn.execute(f"PRAGMA busy_timeout = {settings.busy_timeout_ms}")
+        writer = Writer(db, max_backlog=settings.max_write_backlog)
+        try:
+            sealer, made = seal.open_sealer(db, config.path(settings.seal_key_file))
+        except BaseException:
+            db.conn.close()
+            raise
+        if made:
+            log.warning("made a new seal key for call records: %s (back it up apart from the "
+                        "database)", config.path(settings.seal_key_file))
+        daemon = Daemon(
+            config=config, db=db, overrides=overrides, broker=Broker(), writer=writer,
+            sealer=sealer,
+        )
         try:
             with trio.CancelScope() as scope:
                 async with trio.open_nursery() as nursery:
+                    await nursery.start(writer.run)
+                    # Calls a crash or kill cut short get their end before any new call starts.
+                    closed = CallLog(db, writer, sealer).fail_open(reason="daemon-restart")
+                    if closed:
+                        log.warning("closed %d calls left open by the last run", closed)
                     nursery.start_soon(_signals, daemon, scope, notifier)
                     for start in _extra_services(config):
                         await nursery.start(start, daemon)

@@ -41,3 +41,13 @@ class Forbidden(ClientError):
 
 class NotFound(CcdError):
     error_id = "not-found"
+
+
+class DatabaseBusy(CcdError):
+    """Another process held SQLite's write lock for longer than we wait: nothing was written.
+
+    Raised only where a refused write left no trace (a BEGIN IMMEDIATE that could not start, a
+    queued write withdrawn before it ran), so the caller may safely try again.
+    """
+
+    error_id = "database-busy"

@@ -1,13 +1,24 @@
 """The read-only work-order status endpoint for the utility's web service hall (网上营业厅).
 
-    GET /wo/WO-20261123-0042?check=0001   →   200 {"number", "status", "type", "created",
-                                                     "updated", "closed"}
+    GET /wo/WO-20261123-0042?check=13812345678   →   200 {"number", "status", "type", "created",
+                                                            "updated", "closed"}
 
-`check` is the last four digits of the work order's contact phone. A wrong check and an unknown
-number get the same 404 with the same body, after the same lookup, so the endpoint never tells
-whether a number exists. Each client IP has a token bucket; a failed check costs
-`failure_cost` tokens, so trying the 10,000 possible checks takes hours, not seconds. Nothing but
-the six fields above ever leaves: no name, phone, address or description.
+`check` is the whole contact phone number given when the work order was opened (any usual
+spelling: '138-1234-5678', '+86 138 1234 5678'); the customer knows it, a stranger who learned
+the work-order number does not. A wrong check and an unknown number get the same 404 with the
+same body, after the same lookup, so the endpoint never tells whether a number exists. Nothing
+but the six fields above ever leaves: no name, phone, address or description.
+
+How strong: a mobile number has 11 digits, of which a stranger can guess the first three at
+best (about 5 x 10^9 candidates); a landline 7-8 digits after a known area code (10^7-10^8).
+Guessing is bounded three ways: each client address has a token bucket in which a failed check
+costs `failure_cost` tokens; all clients together may fail `global_failures_per_minute` checks
+(default 60: 3,600 guesses an hour, whatever the number of source addresses), after which every
+check is refused with 429 until the budget refills; and all requests together are limited to
+`global_requests_per_second`. At the defaults, an even chance of finding one landline-only
+order's check takes over a year; a mobile one, centuries. (The old 4-digit check fell in 45 s to
+200 rotating addresses.) At most `max_connections` connections are served at once; beyond that
+a connection gets 503 at once and is closed, so a flood cannot exhaust file descriptors.
 
 A small HTTP/1.1 server of our own on trio (one request per connection, `Connection: close`):
 h11 is not among our dependencies, and a GET with a query string is all this needs.
@@ -31,13 +42,15 @@ import trio
 
 from ccd.workorders.service import normalize_number
 from ccd.workorders.settings import WebStatusSettings
+from db.lookup import normalize_phone
 
 log = logging.getLogger("ccd.webstatus")
 
 MAX_HEAD = 8192
 PUBLIC_FIELDS = ("number", "status", "type", "created", "updated", "closed")
 _PATH = re.compile(r"^/wo/([^/]+)$")
-_CHECK = re.compile(r"^\d{4}$")
+_CHECK = re.compile(r"^[0-9+()\- ]{7,24}$")
+GLOBAL = "*"  # the key of the all-clients buckets
 REASONS = {
     200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
     408: "Request Timeout", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
@@ -62,6 +75,10 @@ class RateLimiter:
     def _tokens(self, key: str, now: float) -> float:
         tokens, updated = self._buckets.get(key, (self.burst, now))
         return min(self.burst, tokens + (now - updated) * self.rate)
+
+    def available(self, key: str, now: float) -> float:
+        """Tokens `key` has at `now` (may be negative after a penalty)."""
+        return self._tokens(key, now)
 
     def take(self, key: str, now: float, cost: float = 1.0) -> float:
         """Take `cost` tokens for `key`: 0.0 when allowed, else the seconds until it would be."""
@@ -119,9 +136,11 @@ def lookup(db: sqlite_utils.Database, number_text: str, check: str) -> Response:
         [number],
     ).fetchone()
     # Compare against something even when the number is unknown, so both paths do the same work.
-    phone = found[6] if found else ""
-    expected = phone[-4:] if len(phone) >= 4 else "\x00\x00\x00\x00"
-    ok = hmac.compare_digest(expected.encode(), check.encode()) and found is not None
+    phone = normalize_phone(found[6] or "") if found else ""
+    given = normalize_phone(check)
+    # Compared in constant time, and against a placeholder when the order has no phone.
+    expected = phone if len(phone) >= 7 else "\x00" * 11
+    ok = hmac.compare_digest(expected.encode(), given.encode()) and found is not None
     if not ok:
         return Response(404, dict(NOT_FOUND))
     return Response(200, dict(zip(PUBLIC_FIELDS, found[:6], strict=True)))
@@ -168,8 +187,15 @@ class StatusServer:
         self.limiter = RateLimiter(
             settings.requests_per_second, settings.burst, settings.max_clients
         )
+        self.all_requests = RateLimiter(settings.global_requests_per_second,
+                                        settings.global_burst, 1)
+        self.all_failures = RateLimiter(settings.global_failures_per_minute / 60.0,
+                                        settings.global_failures_per_minute, 1)
         self.requests = 0
         self.refused = 0
+        self.refused_connections = 0
+        self.active = 0
+        self.lingering = 0
 
     def client_key(self, peer: str, headers: dict[str, str]) -> str:
         if peer in self.trusted_proxies and headers.get("x-forwarded-for"):
@@ -181,7 +207,7 @@ class StatusServer:
         self.requests += 1
         key = self.client_key(peer, headers)
         now = self.clock()
-        wait = self.limiter.take(key, now)
+        wait = self.all_requests.take(GLOBAL, now) or self.limiter.take(key, now)
         if wait > 0:
             self.refused += 1
             return _error(429, "rate-limited", ("Retry-After", str(max(1, math.ceil(wait)))))
@@ -192,15 +218,54 @@ class StatusServer:
         if m is None:
             return Response(404, dict(NOT_FOUND))
         checks = parse_qs(url.query, keep_blank_values=True).get("check", [])
-        if len(checks) != 1 or not _CHECK.match(checks[0]):
+        if len(checks) != 1 or not _CHECK.match(checks[0]) or \
+                len(normalize_phone(checks[0])) < 7:
             return _error(400, "check-required")
+        # The site-wide failure budget: spent, every check waits (guessing from many
+        # addresses at once gains nothing).
+        left = self.all_failures.available(GLOBAL, now)
+        if left < 1:
+            self.refused += 1
+            wait = (1 - left) / self.all_failures.rate
+            return _error(429, "rate-limited", ("Retry-After", str(max(1, math.ceil(wait)))))
         response = lookup(self.db, m.group(1), checks[0])
         if response.status != 200:
             self.limiter.charge(key, now, self.settings.failure_cost - 1)
+            self.all_failures.take(GLOBAL, now)
         return response
 
     async def handle(self, stream: trio.SocketStream) -> None:
         """Serve one connection: one request, one response, close."""
+        if self.active >= self.settings.max_connections:
+            self.refused_connections += 1
+            if self.lingering >= self.settings.max_connections:  # a flood: no courtesy
+                with trio.move_on_after(1):
+                    await stream.aclose()
+                return
+            # Answer, stop sending, and read what the client already sent before closing:
+            # closing with unread input resets the connection and the 503 would be lost. At
+            # most max_connections refused connections linger so, for at most a second.
+            self.lingering += 1
+            with trio.move_on_after(1):
+                try:
+                    await stream.send_all(_error(503, "busy", ("Retry-After", "1")).encode())
+                    await stream.send_eof()
+                    drained = 0
+                    while drained <= MAX_HEAD and (chunk := await stream.receive_some(4096)):
+                        drained += len(chunk)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    pass
+            self.lingering -= 1
+            with trio.move_on_after(1):
+                await stream.aclose()
+            return
+        self.active += 1
+        try:
+            await self._serve(stream)
+        finally:
+            self.active -= 1
+
+    async def _serve(self, stream: trio.SocketStream) -> None:
         # A connection is a supervision boundary: whatever one client sends or does, the error
         # stays with its connection and the endpoint keeps serving the others.
         try:
@@ -245,16 +310,19 @@ async def serve(
     settings: WebStatusSettings,
     *,
     listen: str | None = None,
+    clock: Callable[[], float] = trio.current_time,
     task_status: Any = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Listen on `listen` (default settings.listen; port 0 picks a free one) until cancelled.
 
     task_status.started() receives the StatusServer and the (host, port) actually bound.
+    clock: the rate limiters' seconds (tests freeze it to count exactly).
     """
     host, port = split_listen(listen or settings.listen)
-    server = StatusServer(db, settings, trusted_proxies=tuple(settings.trusted_proxies))
+    server = StatusServer(db, settings, clock=clock,
+                          trusted_proxies=tuple(settings.trusted_proxies))
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound = listeners[0].socket.getsockname()[:2]
-    log.info("web status endpoint on http://%s:%s/wo/<number>?check=<last 4 digits>", *bound)
+    log.info("web status endpoint on http://%s:%s/wo/<number>?check=<contact phone number>", *bound)
     task_status.started((server, bound))
     await trio.serve_listeners(server.handle, listeners)

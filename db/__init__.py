@@ -14,16 +14,27 @@ import sqlite_utils
 from ccd.errors import SchemaError
 from db.migrations import MIGRATIONS
 
+SYNCHRONOUS = ("full", "normal", "extra")
 
-def connect(path: Path | str) -> sqlite_utils.Database:
-    """A connection with the pragmas ccd relies on, without touching the schema."""
+
+def connect(
+    path: Path | str, *, synchronous: str = "full", busy_timeout_ms: int = 5000
+) -> sqlite_utils.Database:
+    """A connection with the pragmas ccd relies on, without touching the schema.
+
+    synchronous: 'full' (default: a commit survives power loss), 'normal' or 'extra'; see
+    db/settings.py. busy_timeout_ms: how long a statement waits for another writer (offline
+    tools wait 5 s; the daemon waits briefly and retries without blocking, db/writer.py).
+    """
+    if synchronous not in SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {SYNCHRONOUS}, got {synchronous!r}")
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     db = sqlite_utils.Database(conn)
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
     # Temporary b-trees in memory: after a big scan, file-backed temp storage cost every later
     # screen-pop query ~1 ms of brk() calls (bench/history).
     conn.execute("PRAGMA temp_store = MEMORY")
@@ -55,10 +66,13 @@ def migrate(db: sqlite_utils.Database, path: Path | str = "") -> list[str]:
     return pending
 
 
-def open_database(path: Path | str, *, apply_migrations: bool = True) -> sqlite_utils.Database:
+def open_database(
+    path: Path | str, *, apply_migrations: bool = True, synchronous: str = "full",
+    busy_timeout_ms: int = 5000,
+) -> sqlite_utils.Database:
     """Open (creating if needed) the database at `path`, checked and migrated."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = connect(path)
+    db = connect(path, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
     if apply_migrations:
         migrate(db, path)
     else:

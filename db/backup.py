@@ -94,6 +94,7 @@ def backup(
             _verify_integrity(target, tmp)
         finally:
             target.close()
+        os.chmod(tmp, 0o640)  # a copy of every customer: the daemon's user and group only
         _fsync(tmp)
         os.replace(tmp, dest)
         _fsync_dir(dest.parent)
@@ -139,6 +140,7 @@ def restore(backup_path: Path | str, db_path: Path | str) -> RestoreInfo:
             _remove_db_files(tmp)
             raise
         previous = _set_aside(db_path)
+        os.chmod(tmp, 0o640)
         os.replace(tmp, db_path)
         _fsync_dir(db_path.parent)
         restored = _read_only(db_path)

@@ -24,8 +24,9 @@ import sqlite_utils
 from ccd.api import auth
 from ccd.errors import CcdError, NotFound
 from ccd.timefmt import iso
+from db.writer import immediate
 
-ROLES = ("agent", "teamlead", "qa", "admin")
+ROLES = ("agent", "teamlead", "qa", "admin", "backoffice")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
 
@@ -61,13 +62,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     if conn.in_transaction:
         yield
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):  # DatabaseBusy when another process holds the lock
         yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _no_such_user(username: str) -> NotFound:
@@ -264,20 +260,38 @@ def audit(
     method, e.g. 'users.add'). target: what it was done to. outcome: 'ok', 'forbidden',
     'failed'. details: anything else, as JSON (never a password).
     """
-    cursor = db.execute(
-        "INSERT INTO audit_log (at, actor, action, target, outcome, details)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            iso(),
-            actor,
-            action,
-            target,
-            outcome,
-            json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str),
-        ],
-    )
+    row = _audit_row(actor, action, target, outcome, details)
+    with transaction(db):  # alone: its own BEGIN IMMEDIATE, so a lock means DatabaseBusy
+        cursor = db.execute(AUDIT_INSERT, row)
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+AUDIT_INSERT = (
+    "INSERT INTO audit_log (at, actor, action, target, outcome, details) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _audit_row(
+    actor: str, action: str, target: str, outcome: str, details: dict[str, Any] | None
+) -> list[Any]:
+    return [iso(), actor, action, target, outcome,
+            json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)]
+
+
+def audit_soon(
+    writer: Any,
+    actor: str,
+    action: str,
+    target: str = "",
+    outcome: str = "ok",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append to the audit log through the daemon's write queue (db/writer.py): for entries
+    that go with no change of their own (logins, logouts, refusals), so a locked database
+    delays them but neither loses them nor refuses the login. The time is taken now."""
+    row = _audit_row(actor, action, target, outcome, details)
+    writer.submit(lambda db: db.execute(AUDIT_INSERT, row), label=f"audit {action}")
 
 
 def list_audit(
@@ -288,15 +302,26 @@ def list_audit(
     actor: str | None = None,
     action: str | None = None,
     outcome: str | None = None,
+    target: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> list[AuditEntry]:
     """Audit entries, newest first. limit: at most this many. before_id: only entries older than
-    this id (for paging). actor, action, outcome: exact filters."""
+    this id (for paging). actor, action, outcome, target: exact filters. since, until: ISO 8601
+    UTC times ('2026-11-23T08:00:00.000Z'), `since` inclusive, `until` exclusive."""
     clauses: list[str] = []
     values: list[Any] = []
-    for column, value in (("actor", actor), ("action", action), ("outcome", outcome)):
+    for column, value in (("actor", actor), ("action", action), ("outcome", outcome),
+                          ("target", target)):
         if value is not None:
             clauses.append(f"{column} = ?")
             values.append(value)
+    if since is not None:
+        clauses.append("at >= ?")
+        values.append(since)
+    if until is not None:
+        clauses.append("at < ?")
+        values.append(until)
     if before_id is not None:
         clauses.append("id < ?")
         values.append(before_id)

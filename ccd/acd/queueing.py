@@ -147,9 +147,8 @@ class CallerQueueing:
     ) -> None:
         """Stop the call's recording and note it on the call (or unattached if it has no row)."""
         seconds = await recording.stop(channel)
-        known = self.db.execute("SELECT 1 FROM calls WHERE id = ?", [call_id]).fetchone()
-        self.call_log.recording(
-            call_id if known else None, str(recording.path), kind="call", seconds=round(seconds, 3)
+        self.call_log.recording(  # unattached if the call has no row
+            call_id, str(recording.path), kind="call", seconds=round(seconds, 3)
         )
 
     async def enqueue(

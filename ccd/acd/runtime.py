@@ -112,6 +112,12 @@ class AcdRuntime(AgentControl, CallerQueueing):
         self._default_music: Path | None = None
         self._nursery: trio.Nursery | None = None
 
+    def share_log(self, call_log: CallLog) -> None:
+        """Write call records and ACD rows through the daemon's one write queue (telephony's
+        CallLog), so a call's rows keep their order and wait together for a locked database."""
+        self.call_log = call_log
+        self.store.writer = call_log.writer
+
     # ------------------------------------------------------------ running
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -258,6 +264,8 @@ async def start_acd(
         return
     runtime = build_runtime(daemon.config, daemon.db, driver, broker=daemon.broker,
                             settings=settings)
+    if getattr(daemon, "call_log", None) is not None:
+        runtime.share_log(daemon.call_log)
     daemon.acd = runtime
     daemon.status_sources["acd"] = runtime.status
     daemon.reload_hooks.append(runtime.reload)

@@ -1,8 +1,10 @@
 """Where the ACD's records go: SQLite rows, the call record, and pushed events.
 
 `AcdStore.store(records)` is the service's `RecordSink`: it never waits. It queues the records for
-the writer task (`AcdStore.run`), which writes whatever is pending in one transaction and then
-publishes each record on the broker (so whoever reads rows on an event finds them):
+its task (`AcdStore.run`), which hands whatever is pending to the daemon's write queue as one op
+(db/writer.py: in order with the call records, retried while another process holds the lock)
+and publishes each record on the broker once committed (so whoever reads rows on an event finds
+them):
 
 - agent state changes -> `agent_state_log` (state, reason, station, call, who caused it);
 - every other record -> `queue_events` (event = the record kind, data = its details as JSON);
@@ -35,7 +37,7 @@ import trio
 
 from ccd.acd import model as m
 from ccd.timefmt import iso
-from db.users import transaction
+from db.writer import Writer
 
 log = logging.getLogger("ccd.acd")
 
@@ -88,6 +90,7 @@ class AcdStore:
         station_of: Callable[[str], str | None] = lambda agent: None,
     ) -> None:
         self.db = db
+        self.writer = Writer(db)  # the daemon's shared writer replaces it (AcdRuntime.share_log)
         self.broker = broker
         self.wall_time = wall_time
         self.station_of = station_of
@@ -126,25 +129,32 @@ class AcdStore:
             self.write_pending()
 
     def write_pending(self) -> int:
-        """Write every pending record in one transaction now; returns how many."""
+        """Hand every pending record to the writer as one op; returns how many.
+
+        The writer (db/writer.py) commits it in order with the call records, retrying while
+        another process holds the lock; the records are published once committed. A fault of
+        the op itself (a bug, disk full) is contained there: logged, counted, and the ACD
+        carries on.
+        """
         batch, self._pending = self._pending, []
         if not batch:
             return 0
-        try:
-            with transaction(self.db):
-                for record, station in batch:
-                    self._write(record, station)
-        except Exception:
-            # Contained: a database fault (disk full, locked too long) must not take the ACD
-            # down with it; the calls carry on and the loss is logged and counted.
-            self.failures += 1
-            log.exception("could not store %d ACD records", len(batch))
-        self.transactions += 1
-        for record, station in batch:
-            self._publish(record, station)
-        self._written += len(batch)
-        self._committed.set()
-        self._committed = trio.Event()
+
+        def write(db: sqlite_utils.Database) -> None:
+            for record, station in batch:
+                self._write(record, station)
+
+        def settled(ok: bool) -> None:
+            self.transactions += 1
+            if not ok:
+                self.failures += 1
+            for record, station in batch:
+                self._publish(record, station)
+            self._written += len(batch)
+            self._committed.set()
+            self._committed = trio.Event()
+
+        self.writer.submit(write, label=f"{len(batch)} ACD records", after=settled)
         return len(batch)
 
     async def flush(self) -> None:
@@ -166,13 +176,16 @@ class AcdStore:
         last = self.db.execute(LAST_STATES_SQL, [m.AgentState.LOGGED_OUT.value]).fetchall()
         if not last:
             return []
-        with transaction(self.db):
+
+        def write(db: sqlite_utils.Database) -> None:
             for agent, _, station in last:
-                self.db.execute(
+                db.execute(
                     "INSERT INTO agent_state_log (at, agent, state, reason, station, call_id,"
                     " by_user) VALUES (?, ?, ?, ?, ?, NULL, NULL)",
                     [iso(at), agent, m.AgentState.LOGGED_OUT.value, reason, station],
                 )
+
+        self.writer.submit(write, label="log out stale agents")
         self.rows_written += len(last)
         for agent, state, station in last:
             details = {"from": state, "to": m.AgentState.LOGGED_OUT.value, "reason": reason,

@@ -76,6 +76,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "持续超出请求速率限制，连接已关闭",
         "en": "request rate limit exceeded repeatedly; connection closed",
     },
+    "unknown-topic": {
+        "zh": "没有名为“{topic}”的事件主题",
+        "en": "no event topic named '{topic}'",
+    },
+    "forbidden-topic": {
+        "zh": "无权订阅“{topic}”：需要角色 {roles}",
+        "en": "not allowed to subscribe to '{topic}': it needs one of the roles {roles}",
+    },
+    "login-throttled": {
+        "zh": "登录失败次数过多，请 {retry_after_s} 秒后再试",
+        "en": "too many failed logins: try again in {retry_after_s} s",
+    },
+    "too-many-sessions": {
+        "zh": "该用户同时登录的会话已达上限（{limit}）",
+        "en": "this user already has the most sessions allowed ({limit})",
+    },
+    "database-busy": {
+        "zh": "数据库正被其他程序占用，本次操作未保存，请稍后重试",
+        "en": "the database is locked by another process; nothing was saved, try again",
+    },
     "too-many-connections": {
         "zh": "连接数已达上限（{limit}），请稍后再试",
         "en": "the server has reached its connection limit ({limit}); try again later",

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from ccd.api.auth import PeerCred
     from ccd.api.server import ApiServer, Connection, Services
 
-ROLES = ("agent", "teamlead", "qa", "admin")
-Role = Literal["agent", "teamlead", "qa", "admin"]
+ROLES = ("agent", "teamlead", "qa", "admin", "backoffice")
+Role = Literal["agent", "teamlead", "qa", "admin", "backoffice"]
 # Callable before logging in (only `hello`, `login`, `login_peer`, `ping` should be).
 PUBLIC = "public"
 ANY_ROLE = frozenset(ROLES)

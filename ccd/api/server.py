@@ -22,6 +22,7 @@ import errno
 import logging
 import os
 import socket
+import sqlite3
 import stat
 import uuid
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ import trio
 import ccd.api.methods  # noqa: F401  (registers the methods on REGISTRY)
 from ccd.api import auth, catalogue
 from ccd.api.broker import Broker, Subscription
+from ccd.api.gate import Gate
 from ccd.api.limits import TokenBucket
 from ccd.api.protocol import (
     BadRequest,
@@ -48,8 +50,8 @@ from ccd.api.protocol import (
 )
 from ccd.api.registry import REGISTRY, Context, MethodSpec, Registry, Session
 from ccd.config import ApiConfig, Config
-from ccd.errors import CcdError, Forbidden
-from db import users
+from ccd.errors import CcdError, DatabaseBusy, Forbidden
+from db.writer import is_busy
 
 log = logging.getLogger("ccd.api")
 
@@ -98,6 +100,7 @@ class ApiServer:
         self.services = services
         self.registry = registry
         self.connections: set[Connection] = set()
+        self.gate = Gate(config.api)
         self.accepted = 0
         self.refused = 0
         self.requests = 0
@@ -117,9 +120,21 @@ class ApiServer:
 
     async def handle(self, stream: trio.SocketStream) -> None:
         api = self.services.config.api
-        if len(self.connections) >= api.max_connections:
+        self.gate.reconfigure(api)
+        peer = auth.peer_credentials(stream.socket)  # type: ignore[arg-type]
+        same_uid = sum(1 for c in self.connections
+                       if peer is not None and c.peer is not None and c.peer.uid == peer.uid)
+        if len(self.connections) >= api.max_connections or same_uid >= api.max_connections_per_uid:
             self.refused += 1
-            await _refuse(stream, api, self.config.site.language)
+            per_uid = len(self.connections) < api.max_connections
+            if per_uid:
+                self.gate.refused_connections_per_uid += 1
+            limit = api.max_connections_per_uid if per_uid else api.max_connections
+            self.gate.audit_refusal(
+                self.services, peer, "anonymous", "connect", target=f"uid:{peer.uid}" if peer
+                else "", details={"reason": "too-many-connections", "limit": limit,
+                                  "per": "uid" if per_uid else "daemon"})
+            await _refuse(stream, limit, self.config.site.language)
             return
         self.accepted += 1
         conn = Connection(self, stream, api)
@@ -152,8 +167,8 @@ def _peer_gone(exc: BaseException) -> bool:
     return isinstance(exc, _PEER_GONE)
 
 
-async def _refuse(stream: trio.SocketStream, api: ApiConfig, language: str) -> None:
-    details = {"limit": api.max_connections}
+async def _refuse(stream: trio.SocketStream, limit: int, language: str) -> None:
+    details = {"limit": limit}
     line = encode_error(
         None,
         "too-many-connections",
@@ -281,6 +296,9 @@ class Connection:
         """Answer one line: rate limit, decode, authorise, run the handler, reply."""
         if not self.bucket.take(trio.current_time()):
             if self.bucket.refused_in_a_row > self.api.burst:
+                self.server.gate.audit_refusal(
+                    self.server.services, self.peer, self.session.actor, "connection",
+                    details={"reason": "flood", "rate": self.api.requests_per_second})
                 return self.close("flood")
             if line.strip():
                 await self._send_error(
@@ -316,7 +334,7 @@ class Connection:
             self._authorise(spec)
             params = spec.parse_params(request.params)
             ctx = Context(self.session, self.server.services, self, self.server, spec.name)
-            result = await spec.handler(ctx, params)
+            result = await self._run_retrying(spec, ctx, params)
             return encode(Reply(request.id, result))
         except Forbidden as exc:
             try:
@@ -325,9 +343,36 @@ class Connection:
                 return self._internal(request)
             return self._error_line(request.id, exc)
         except CcdError as exc:
+            if exc.error_id == "login-required":  # a refusal before login: audited too
+                self._audit_refusal(request.method, exc, outcome="refused")
             return self._error_line(request.id, exc)
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                return self._internal(request)
+            # A statement outside a transaction met the lock: refuse cleanly (no retry, since an
+            # earlier statement of the method may have committed).
+            log.warning("API method %r: database locked mid-way", request.method)
+            return self._error_line(request.id, DatabaseBusy(
+                "the database is locked by another process; try again", method=request.method))
         except Exception:
             return self._internal(request)
+
+    async def _run_retrying(self, spec: Any, ctx: Context, params: Any) -> Any:
+        """Run the handler; while it fails with `DatabaseBusy` (its transaction could not begin,
+        so nothing was written) run it again, with back-off, for up to
+        `database.api_busy_wait_s`; then the refusal goes to the client."""
+        settings = getattr(self.server.services.config, "database", None)
+        budget = settings.api_busy_wait_s if settings is not None else 0.0
+        deadline = trio.current_time() + budget
+        delay = 0.05
+        while True:
+            try:
+                return await spec.handler(ctx, params)
+            except DatabaseBusy:
+                if trio.current_time() + delay > deadline:
+                    raise
+                await trio.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     def _internal(self, request: Request) -> bytes:
         """Log the exception being handled; the `internal` reply that points at the log entry.
@@ -357,15 +402,12 @@ class Connection:
             roles=sorted(self.session.roles),
         )
 
-    def _audit_refusal(self, method: str, exc: Forbidden) -> None:
+    def _audit_refusal(self, method: str, exc: CcdError, outcome: str = "forbidden") -> None:
         details = {k: v for k, v in exc.details.items() if k != "target"}
-        users.audit(
-            self.server.services.db,
-            self.session.actor,
-            method,
-            target=str(exc.details.get("target", "")),
-            outcome="forbidden",
-            details=details,
+        details["error"] = exc.error_id
+        self.server.gate.audit_refusal(
+            self.server.services, self.peer, self.session.actor, method,
+            target=str(exc.details.get("target", "")), outcome=outcome, details=details,
         )
 
     # -- writing ---------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""`ccd db`: migrate, check, backup (online) and restore (offline)."""
+"""`ccd db`: migrate, check, verify (the call records' seals), backup (online), restore."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -43,11 +43,60 @@ def check(ctx: typer.Context) -> None:
     """
     from db import backup
 
-    report = backup.check(state(ctx).config.database_path)
+    config = state(ctx).config
+    report = backup.check(config.database_path)
     for key, value in report.items():
         typer.echo(f"{key}: {value}")
-    if not report.get("ok", False):
+    sealed = _verify(config)
+    if not report.get("ok", False) or not sealed:
         raise typer.Exit(code=1)
+
+
+@app.command("verify")
+def verify(ctx: typer.Context) -> None:
+    """Check the call records' seals: every call changed, removed or inserted since it was
+    sealed is listed; exit 1 if any. Safe while the daemon runs (reads only).
+
+    Examples:
+
+      ccd db verify
+    """
+    if not _verify(state(ctx).config):
+        raise typer.Exit(code=1)
+
+
+def _verify(config: Any) -> bool:
+    """Print the seal check of the config's database; True when nothing is wrong."""
+    from db import seal
+
+    key_path = config.path(config.database.seal_key_file)
+    try:
+        key = seal.load_key(key_path)
+    except seal.SealKeyError as e:
+        raise fail(e.message) from None
+    import sqlite3
+
+    import sqlite_utils
+
+    path = config.database_path
+    if not path.exists():
+        raise fail(f"{path}: no such database")
+    db = sqlite_utils.Database(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                               timeout=30))
+    try:
+        if key is None:
+            count = db.execute("SELECT count(*) FROM call_seals").fetchone()[0]
+            typer.echo(f"seals: no key at {key_path}" + (
+                f", but {count} call records are sealed: restore the key" if count else
+                " and nothing sealed yet"))
+            return count == 0
+        report = seal.verify(db, key, key_path.with_name(key_path.name + ".head"))
+    finally:
+        db.conn.close()
+    for line in report.lines():
+        typer.echo(line)
+    typer.echo("seals: ok" if report.ok else "seals: FAULTS FOUND (see above)")
+    return report.ok
 
 
 @app.command("backup")

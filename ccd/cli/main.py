@@ -15,6 +15,7 @@ import typer
 from ccd.cli import dbcmd, site, users
 from ccd.cli.context import State
 from ccd.errors import CcdError
+from ccd.filemodes import restrict_umask
 
 app = typer.Typer(
     name="ccd",
@@ -53,6 +54,7 @@ def main_options(
         ),
     ] = None,
 ) -> None:
+    restrict_umask()  # whatever this command creates: 0750 folders, 0640 files (filemodes.py)
     ctx.obj = State(config_path=config, overrides=list(set_ or []))
 
 

@@ -7,17 +7,20 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
+import tomllib
 import trio
 import typer
 
 import db as database
 from ccd import config as configuration
-from ccd import log
+from ccd import log, secrets
 from ccd.cli.context import connect, fail, state
 from ccd.errors import CcdError
+from ccd.filemodes import secure_site
+from db import seal
 
 SITE_CONFIG = """\
 # ccd site config written by `ccd init`. Paths are relative to this file's folder.
@@ -74,12 +77,17 @@ def init(
         from db import demo as demo_data
 
         demo_data.generate(db, seed=seed, customers=customers)
+    key_path = config.path(config.database.seal_key_file)
+    if seal.load_key(key_path) is None:
+        seal.create_key(key_path)  # 0600; the daemon seals every ended call with it
     db.conn.close()
+    secure_site(config)  # a reused (--force) folder may hold files made under a looser umask
     made = _build_prompts(config) if prompts else "not made (--no-prompts)"
     typer.echo(f"site ready in {dir}")
     typer.echo(f"  config:   {cfg_file}")
     typer.echo(f"  database: {config.database_path}" + (" (demo data)" if demo else ""))
     typer.echo(f"  prompts:  {made}")
+    typer.echo(f"  seal key: {key_path} (back it up apart from the database)")
     typer.echo(f"start it:   ccd --config {cfg_file} run")
 
 
@@ -121,6 +129,7 @@ def run(ctx: typer.Context) -> None:
     st = state(ctx)
     config = st.config
     log.setup(config.log.level, config.log.format)
+    secrets.install_log_filter(config)
 
     def ready(_: daemon.Daemon) -> None:
         if config.log.format == "plain":
@@ -187,9 +196,13 @@ def config_show(ctx: typer.Context) -> None:
 
       ccd --config site/ccd.toml config show
     """
-    data = msgspec.to_builtins(state(ctx).config)
+    config = state(ctx).config
+    data = msgspec.to_builtins(config)
     data.pop("source", None)
-    typer.echo(msgspec.toml.encode(data).decode())
+    raw: dict[str, Any] = {}
+    if config.source and Path(config.source).exists():
+        raw = tomllib.loads(Path(config.source).read_text(encoding="utf-8"))
+    typer.echo(msgspec.toml.encode(secrets.masked(data, raw)).decode())
 
 
 @config_app.command("check")

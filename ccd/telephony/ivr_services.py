@@ -149,7 +149,7 @@ class DaemonIvrServices(BaseServices):
             seconds = wav_seconds(recording)
         except (OSError, EOFError, wave.Error):  # a report cut short still opens its order
             seconds = 0.0
-        rec_id = self.daemon.call_log.recording(
+        rec_id = await self.daemon.call_log.recording_committed(
             self.call_id, str(recording), kind="voice-report", seconds=seconds
         )
         wo = workorders.create(

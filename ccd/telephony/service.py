@@ -24,7 +24,7 @@ from ccd.ivr.flow import validate_flow
 from ccd.ivr.prompts import PromptsMissing, PromptStore
 from ccd.telephony.ivr_services import DaemonIvrServices
 from ccd.telephony.prompts import prepare_prompts
-from hw.base import Channel
+from hw.base import Channel, HangupCause
 from hw.sip import SipChannel, SipDriver, SipRegistration
 from hw.sipworker.channel import LOST_REASON
 
@@ -84,7 +84,8 @@ class Telephony:
     def __init__(self, daemon: Any) -> None:
         self.daemon = daemon
         self.config: Config = daemon.config
-        self.log = CallLog(daemon.db)
+        self.log = CallLog(daemon.db, getattr(daemon, "writer", None),
+                           getattr(daemon, "sealer", None))
         daemon.call_log = self.log
         self.flow = load_flow(self.config)
         self.driver = make_driver(self.config, on_leg_lost=self._leg_lost)
@@ -132,7 +133,6 @@ class Telephony:
             log.warning("call %s lost with its media worker", call_id)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        self.log.fail_open(reason="daemon-restart")
         await _prepare_prompts(self.config, self.flow)  # PromptsMissing: no calls taken at all
         async with trio.open_nursery() as nursery:
             await nursery.start(self.driver.run)
@@ -149,6 +149,14 @@ class Telephony:
                 nursery.start_soon(self.handle_call, channel)
 
     async def handle_call(self, channel: Channel) -> None:
+        if self.log.writer.congested:
+            # The database has been locked so long that call records pile up: refuse cleanly
+            # (503, the caller's network may retry) rather than serve calls we cannot record.
+            log.warning("call from %s refused: %d database writes wait", channel.info.caller,
+                        self.log.writer.backlog)
+            with trio.CancelScope(shield=True):
+                await channel.hangup(HangupCause.UNAVAILABLE)
+            return
         call_id = new_call_id()
         info = channel.info
         self.calls[info.leg_id] = call_id
@@ -198,10 +206,7 @@ class Telephony:
         else:
             disposition = DISPOSITIONS.get(summary.disposition)
             if disposition is None:
-                row = self.daemon.db.execute(
-                    "SELECT answer FROM calls WHERE id = ?", [call_id]
-                ).fetchone()
-                disposition = ANSWERED if row and row[0] else None
+                disposition = ANSWERED if self.log.is_answered(call_id) else None
             by = summary.ended_by or ""
         if channel.is_up:
             try:

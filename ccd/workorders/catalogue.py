@@ -70,6 +70,10 @@ ERRORS: dict[str, dict[str, str]] = {
     "wo-unknown-department": {"zh": "没有部门“{department}”", "en": "no department {department!r}"},
     "wo-unknown-type": {"zh": "没有工单类型“{type}”", "en": "no work order type {type!r}"},
     "no-such-work-order": {"zh": "没有工单{number}", "en": "no work order {number}"},
+    "wo-hotline-only": {
+        "zh": "工单{number}的“{action}”须由热线办理，部门人员不能办理",
+        "en": "'{action}' on work order {number} is done by the hotline, not by the department",
+    },
     "wo-not-your-department": {
         "zh": "工单{number}不属于您的部门",
         "en": "work order {number} belongs to another department",

@@ -42,6 +42,13 @@ class NoSuchWorkOrder(NotFound, WorkOrderError):
     error_id = "no-such-work-order"
 
 
+class HotlineOnly(Forbidden, WorkOrderError):
+    """A hotline step (dispatch, close, cancel, 驳回) by back-office staff, or by a member of the
+    work order's own department."""
+
+    error_id = "wo-hotline-only"
+
+
 class NotYourDepartment(Forbidden, WorkOrderError):
     """A department action by a user who is not a member of the work order's department."""
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import trio
 
+from ccd.errors import DatabaseBusy
 from ccd.timefmt import iso, parse
 from ccd.workorders.service import WorkOrders
 
@@ -53,6 +54,7 @@ class Scheduler:
         self.max_sleep = service.settings.scheduler_max_sleep_s if max_sleep is None else max_sleep
         self._wakeup = trio.Event()
         self.fired = 0
+        self.busy_retry_s = 1.0  # pause after a pass the database lock refused
 
     def wake(self) -> None:
         """Look again now (a work order changed). Call from the trio thread."""
@@ -102,7 +104,14 @@ class Scheduler:
         task_status.started(self)
         while True:
             self._wakeup = trio.Event()
-            self.run_once(self.service.now())
+            try:
+                self.run_once(self.service.now())
+            except DatabaseBusy:
+                # Another process holds the lock: the timer that could not fire is still due
+                # (its transaction never began), so it fires on the next pass.
+                log.warning("work-order timers wait: the database is locked")
+                await trio.sleep(self.busy_retry_s)
+                continue
             nxt = self.next_at()
             delay = self.max_sleep
             if nxt is not None:

@@ -69,6 +69,14 @@ class WebStatusSettings(_Base):
     failure_cost: int = 5
     max_clients: int = 10000
     read_timeout_s: float = 5.0
+    # Connections served at once; more are answered 503 at once and closed (no fd exhaustion).
+    max_connections: int = 64
+    # All clients together: requests per second (and burst), and failed checks per minute.
+    # Once the failure budget is spent, checks are refused (429) for everyone until it refills:
+    # rotating source addresses buys an attacker nothing.
+    global_requests_per_second: float = 20.0
+    global_burst: int = 100
+    global_failures_per_minute: int = 60
     # Peers (the web hall's reverse proxy) whose X-Forwarded-For header names the real client.
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
 
@@ -164,6 +172,11 @@ def validate(settings: WorkOrderSettings) -> None:
             f"workorders.web.listen must be HOST:PORT, got {web.listen!r}",
             key="workorders.web.listen",
         )
+    if web.max_connections < 1 or web.global_requests_per_second <= 0 or web.global_burst < 1 \
+            or web.global_failures_per_minute < 1:
+        raise ConfigError(
+            "workorders.web: max_connections, global_requests_per_second, global_burst and "
+            "global_failures_per_minute must be positive", key="workorders.web")
     if web.requests_per_second <= 0 or web.burst < 1 or web.failure_cost < 1:
         raise ConfigError(
             "workorders.web: requests_per_second > 0, burst >= 1 and failure_cost >= 1",

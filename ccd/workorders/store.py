@@ -14,6 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from ccd.timefmt import iso, parse
+from db.writer import immediate
 
 _savepoints = itertools.count()
 
@@ -33,13 +34,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
             raise
         conn.execute(f"RELEASE {name}")
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):  # DatabaseBusy when another process holds the lock
         yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def rows(db: sqlite_utils.Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:

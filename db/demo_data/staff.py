@@ -41,9 +41,9 @@ USERS: list[tuple[str, str, str | None, tuple[str, ...], dict[str, int], str]] =
     ("agent1009", "周杰", "1009", ("agent",), {"power": 8, "water": 3}, "zh"),
     ("agent1010", "吴敏", "1010", ("agent",), {"gas": 8, "water": 5}, "zh"),
     # back office: they work dispatched work orders through `ccd wo` or the API
-    ("crew1", "钱师傅", None, ("agent",), {}, "zh"),
-    ("bill1", "孙会计", None, ("agent",), {}, "zh"),
-    ("district1", "何所长", None, ("agent",), {}, "zh"),
+    ("crew1", "钱师傅", None, ("backoffice",), {}, "zh"),
+    ("bill1", "孙会计", None, ("backoffice",), {}, "zh"),
+    ("district1", "何所长", None, ("backoffice",), {}, "zh"),
 ]
 
 # department code → (head, members): who accepts, works and reports back on dispatched orders.

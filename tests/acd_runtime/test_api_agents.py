@@ -16,7 +16,11 @@ from tests.acd_runtime.conftest import Site, rows, wait_until
 
 async def test_login_ready_not_ready_logout_are_stored_with_station_and_pushed(site: Site) -> None:
     agent = await site.client("agent1001")
-    await agent.call("subscribe", topics=[agent_topic("agent1001"), "acd.agent"])
+    await agent.call("subscribe", topics=[agent_topic("agent1001")])
+    # every agent's state changes are the team lead's to watch, not another agent's
+    assert await agent.error("subscribe", topics=["acd.agent"]) == "forbidden-topic"
+    lead = await site.client("lead1")
+    await lead.call("subscribe", topics=["acd.agent"])
     state = await agent.call("agent.login", station="seat01")
     assert (state["state"], state["reason"], state["station"]) == ("not_ready", "login", "seat01")
     assert (await agent.call("agent.ready"))["state"] == "ready"
@@ -37,10 +41,12 @@ async def test_login_ready_not_ready_logout_are_stored_with_station_and_pushed(s
     ]
     # Pushed on both topics, in order, before the replies that caused them.
     mine = [e.data["details"]["to"] for e in agent.events if e.event == "agent.agent1001"]
-    board = [e.data["details"]["to"] for e in agent.events if e.event == "acd.agent"]
+    await lead.call("ping")  # events published before this reply arrive before it
+    board = [e.data["details"]["to"] for e in lead.events if e.event == "acd.agent"]
     assert mine == board == ["not_ready", "ready", "not_ready", "logged_out"]
-    assert all(e.data["station"] == "seat01" for e in agent.events)
+    assert all(e.data["station"] == "seat01" for e in agent.events + lead.events)
     await agent.aclose()
+    await lead.aclose()
 
 
 async def test_refusals_carry_machine_readable_codes(site: Site) -> None:

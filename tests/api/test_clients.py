@@ -37,9 +37,9 @@ def test_sync_client_calls_errors_and_events(
         with pytest.raises(ClientError) as bad:
             client.call("status", verbose=True)
         assert bad.value.error_id == "bad-params"
-        assert client.subscribe("agent.state") == ["agent.state"]
-        threaded_server.run_sync(services.broker.publish, "agent.state", {"agent": "ann"})
-        assert client.next_event(timeout=5) == Event("agent.state", {"agent": "ann"})
+        assert client.subscribe("agent.ann") == ["agent.ann"]
+        threaded_server.run_sync(services.broker.publish, "agent.ann", {"agent": "ann"})
+        assert client.next_event(timeout=5) == Event("agent.ann", {"agent": "ann"})
         assert client.next_event(timeout=0.05) is None  # nothing else was published
         assert client.call("status")["connections"] == 1
     with SyncClient.connect(path) as admin:

@@ -225,19 +225,19 @@ async def test_events_follow_subscriptions(
 ) -> None:
     client = await TrioClient.connect(config.socket_path)
     await client.call("login_peer")
-    assert await client.call("subscribe", topics=["queue.waiting", "agent.state"]) == {
-        "topics": ["agent.state", "queue.waiting"]
+    assert await client.call("subscribe", topics=["wallboard", "acd.agent"]) == {
+        "topics": ["acd.agent", "wallboard"]
     }
     assert await client.error("subscribe", topics=["Bad Topic"]) == "bad-params"
-    assert services.broker.publish("queue.waiting", {"waiting": 3}) == 1
+    assert services.broker.publish("wallboard", {"waiting": 3}) == 1
     assert services.broker.publish("calls.new", {"id": "x"}) == 0
-    await client.call("unsubscribe", topics=["queue.waiting"])
-    services.broker.publish("queue.waiting", {"waiting": 4})
-    services.broker.publish("agent.state", {"agent": "1001", "state": "ready"})
+    await client.call("unsubscribe", topics=["wallboard"])
+    services.broker.publish("wallboard", {"waiting": 4})
+    services.broker.publish("acd.agent", {"agent": "1001", "state": "ready"})
     await client.call("ping")  # events published before this reply arrive before it
     assert [(e.event, e.data) for e in client.events] == [
-        ("queue.waiting", {"waiting": 3}),
-        ("agent.state", {"agent": "1001", "state": "ready"}),
+        ("wallboard", {"waiting": 3}),
+        ("acd.agent", {"agent": "1001", "state": "ready"}),
     ]
     await client.call("logout")
     assert services.broker.statistics().subscribers == 0

@@ -122,14 +122,17 @@ def test_gbk_files_are_detected_or_named(db: sqlite_utils.Database, tmp_path: Pa
     assert (named.encoding, named.unchanged) == ("gbk", 3)
 
 
-def test_a_gbk_line_in_a_utf8_file_is_rejected_with_the_byte(db: sqlite_utils.Database,
-                                                             tmp_path: Path) -> None:
+def test_a_gbk_line_in_a_utf8_file_refuses_the_file(db: sqlite_utils.Database,
+                                                   tmp_path: Path) -> None:
+    """One encoding per file (issue 13): a mix is refused whole, naming both kinds of line."""
     data = (HEADER + ROWS[0] + ROWS[1]).encode("utf-8") + ROWS[2].encode("gbk")
-    report = import_csv(db, _bytes(tmp_path, data))
-    assert (report.encoding, report.added) == ("utf-8", 2)
-    (bad,) = report.rejected
-    assert (bad.line, bad.reason_id) == (4, "bad-encoding")
-    assert "not valid utf-8" in bad.reason and "--encoding" in bad.reason
+    before = fingerprint(db)
+    with pytest.raises(ImportFailed) as refused:
+        import_csv(db, _bytes(tmp_path, data))
+    assert "mixes encodings: line 1 is UTF-8 text but line 4 (byte 0xba at column 12)" \
+        in refused.value.message
+    assert "--encoding" in refused.value.message
+    assert fingerprint(db) == before
 
 
 def _bytes(tmp_path: Path, data: bytes) -> Path:

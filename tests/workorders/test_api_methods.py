@@ -25,11 +25,12 @@ from tests.api.conftest import PASSWORD, LocalServices, TrioClient, add_user, ma
 
 _serial = itertools.count()
 HOTLINE = {"agent", "teamlead", "admin"}
+STAFF = HOTLINE | {"backoffice"}
 EXPECTED_ROLES = {
     "wo.create": HOTLINE, "wo.get": set(ROLES), "wo.list": set(ROLES), "wo.overdue": set(ROLES),
-    "wo.departments": set(ROLES), "wo.dispatch": HOTLINE, "wo.accept": HOTLINE,
-    "wo.feedback": HOTLINE, "wo.pause": HOTLINE, "wo.resume": HOTLINE,
-    "wo.request_close": HOTLINE, "wo.close": HOTLINE, "wo.send_back": HOTLINE,
+    "wo.departments": set(ROLES), "wo.dispatch": HOTLINE, "wo.accept": STAFF,
+    "wo.feedback": STAFF, "wo.pause": STAFF, "wo.resume": STAFF,
+    "wo.request_close": STAFF, "wo.close": HOTLINE, "wo.send_back": STAFF,
     "wo.cancel": HOTLINE, "kb.search": set(ROLES), "kb.get": set(ROLES),
     "customer.history": set(ROLES),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import msgspec
@@ -9,6 +10,7 @@ import trio
 
 from ccd import __version__
 from ccd.api import auth
+from ccd.api import topics as topic_policy
 from ccd.api.protocol import PROTOCOL_VERSION
 from ccd.api.registry import ANY_ROLE, PUBLIC, Context, NoParams, Params, Session, method
 from ccd.errors import CcdError
@@ -83,22 +85,42 @@ async def login(ctx: Context, params: LoginParams) -> dict[str, Any]:
     """Log in with user name and password; returns what `whoami` returns."""
     _refuse_if_logged_in(ctx.session)
     db = ctx.services.db
+    gate = ctx.server.gate
+    keys = gate.login_keys(params.username, ctx.session.peer)
+    wait = gate.throttle.check(keys, trio.current_time())
+    if wait > 0:
+        # Refused without looking at the password: guessing costs the guesser time.
+        seconds = math.ceil(wait)
+        gate.audit_refusal(ctx.services, ctx.session.peer, "anonymous", "login",
+                           target=params.username,
+                           details={"via": "password", "reason": "throttled", "wait_s": seconds})
+        ctx.connection.login_failed()
+        raise CcdError(f"too many failed logins: try again in {seconds} s",
+                       error_id="login-throttled", retry_after_s=seconds)
     record = users.login_record(db, params.username)
     # scrypt takes tens of milliseconds of CPU: keep it off the event loop.
     user, reason = await trio.to_thread.run_sync(users.check_login, record, params.password)
     if user is not None and not user.roles:
         user, reason = None, "no-roles"
     if user is None:
-        users.audit(
-            db,
-            "anonymous",
-            "login",
-            target=params.username,
-            outcome="failed",
-            details={"via": "password", "reason": reason, **_peer_details(ctx.session)},
-        )
+        gate.throttle.failed(keys, trio.current_time())
+        gate.audit_refusal(ctx.services, ctx.session.peer, "anonymous", "login",
+                           target=params.username, outcome="failed",
+                           details={"via": "password", "reason": reason})
         ctx.connection.login_failed()
         raise CcdError("wrong user name or password", error_id="login-failed")
+    gate.throttle.succeeded(keys)
+    limit = ctx.connection.api.max_sessions_per_user
+    sessions = sum(1 for c in ctx.server.connections
+                   if c.session.via == "password" and c.session.username == user.username)
+    if sessions >= limit:
+        gate.refused_sessions += 1
+        gate.audit_refusal(ctx.services, ctx.session.peer, user.username, "login",
+                           target=user.username, outcome="refused",
+                           details={"via": "password", "reason": "too-many-sessions",
+                                    "limit": limit})
+        raise CcdError(f"{user.username} already has {sessions} sessions open (at most {limit})",
+                       error_id="too-many-sessions", limit=limit)
     session = Session(
         username=user.username,
         roles=frozenset(user.roles),
@@ -108,8 +130,8 @@ async def login(ctx: Context, params: LoginParams) -> dict[str, Any]:
         language=user.language,
         peer=ctx.session.peer,
     )
-    users.audit(
-        db,
+    _audit(
+        ctx,
         user.username,
         "login",
         target=user.username,
@@ -126,16 +148,11 @@ async def login_peer(ctx: Context, params: NoParams) -> dict[str, Any]:
     _refuse_if_logged_in(ctx.session)
     api = ctx.connection.api
     peer = ctx.session.peer
-    db = ctx.services.db
     if not auth.peer_may_log_in(peer, enabled=api.peer_credentials, group=api.group):
         uid = peer.uid if peer else "?"
-        users.audit(
-            db,
-            "anonymous",
-            "login_peer",
-            target=f"uid:{uid}",
-            outcome="failed",
-            details={"via": "peer", "enabled": api.peer_credentials, **_peer_details(ctx.session)},
+        ctx.server.gate.audit_refusal(
+            ctx.services, peer, "anonymous", "login_peer", target=f"uid:{uid}",
+            outcome="failed", details={"via": "peer", "enabled": api.peer_credentials},
         )
         ctx.connection.login_failed()
         raise CcdError(
@@ -151,8 +168,8 @@ async def login_peer(ctx: Context, params: NoParams) -> dict[str, Any]:
         via="peer",
         peer=peer,
     )
-    users.audit(
-        db,
+    _audit(
+        ctx,
         session.username,
         "login_peer",
         target=session.username,
@@ -165,7 +182,7 @@ async def login_peer(ctx: Context, params: NoParams) -> dict[str, Any]:
 @method("logout", roles=ANY_ROLE)
 async def logout(ctx: Context, params: NoParams) -> dict[str, Any]:
     """End the session; the connection stays open and may log in again."""
-    users.audit(ctx.services.db, ctx.session.actor, "logout", target=ctx.session.username)
+    _audit(ctx, ctx.session.actor, "logout", target=ctx.session.username)
     ctx.connection.log_out()
     return {"logged_out": True}
 
@@ -182,7 +199,12 @@ class TopicsParams(Params):
 
 @method("subscribe", roles=ANY_ROLE, params=TopicsParams)
 async def subscribe(ctx: Context, params: TopicsParams) -> dict[str, Any]:
-    """Receive events on `topics` (exact names) as `{"event": topic, "data": ...}` lines."""
+    """Receive events on `topics` (exact names) as `{"event": topic, "data": ...}` lines.
+
+    Each topic is checked against the caller's roles (ccd/api/topics.py); one refused topic
+    refuses the whole request (audited), so a client never half-subscribes."""
+    for topic in params.topics:
+        topic_policy.check(topic, ctx.session)
     if len(ctx.connection.topics | set(params.topics)) > MAX_TOPICS:
         raise CcdError(
             f"at most {MAX_TOPICS} topics per connection",
@@ -196,3 +218,14 @@ async def subscribe(ctx: Context, params: TopicsParams) -> dict[str, Any]:
 async def unsubscribe(ctx: Context, params: TopicsParams) -> dict[str, Any]:
     """Stop receiving events on `topics`."""
     return {"topics": ctx.connection.unsubscribe(params.topics)}
+
+
+def _audit(ctx: Context, actor: str, action: str, target: str = "", outcome: str = "ok",
+           details: dict[str, Any] | None = None) -> None:
+    """Logins and logouts change nothing else: their entry goes through the write queue when
+    the daemon has one (a locked database delays it, never refuses the login)."""
+    writer = getattr(ctx.services, "writer", None)
+    if writer is None:
+        users.audit(ctx.services.db, actor, action, target, outcome, details)
+    else:
+        users.audit_soon(writer, actor, action, target, outcome, details)

@@ -168,17 +168,25 @@ async def set_roles(ctx: Context, params: RolesParams) -> users.User:
     return user
 
 
+# '2026-11-23T08:00:00.000Z' and shorter prefixes of it ('2026-11-23', '2026-11-23T08:00').
+ISO_UTC = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?$"
+
+
 class AuditParams(Params):
     limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
     before_id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)] | None = None
     actor: str | None = None
     action: str | None = None
     outcome: str | None = None
+    target: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    since: Annotated[str, msgspec.Meta(pattern=ISO_UTC)] | None = None
+    until: Annotated[str, msgspec.Meta(pattern=ISO_UTC)] | None = None
 
 
 @method("audit.list", roles=ADMIN, params=AuditParams)
 async def audit_list(ctx: Context, params: AuditParams) -> list[users.AuditEntry]:
-    """Audit entries, newest first; filter by actor, action, outcome; page with before_id."""
+    """Audit entries, newest first; filter by actor, action, outcome, target and time (UTC,
+    since inclusive, until exclusive); page with before_id."""
     return users.list_audit(
         ctx.services.db,
         limit=params.limit,
@@ -186,4 +194,8 @@ async def audit_list(ctx: Context, params: AuditParams) -> list[users.AuditEntry
         actor=params.actor,
         action=params.action,
         outcome=params.outcome,
+        target=params.target,
+        since=params.since,
+        until=params.until,
     )
+
