@@ -77,6 +77,8 @@ class SipDriver(Driver):
     Arguments (all keyword):
     - `name`: driver name in LegInfo and statistics; `workers`: how many processes.
     - `listen`: bind address; `public_address`: address in Contact/SDP (default `listen`).
+    - `media_address`: RTP bind and SDP address when SIP sits behind the edge on loopback
+      (then `public_address`, if set, goes only into SDP).
     - `sip_port`: first SIP port (worker i uses +i; 0 = any free port); `tcp`: also listen on TCP.
     - `rtp_port`, `rtp_span`: worker i uses RTP ports [rtp_port + i*span, + span).
     - `max_calls`, `max_cps`: per-worker caps on legs and new legs a second (clamped to the
@@ -101,6 +103,7 @@ class SipDriver(Driver):
         workers: int = 1,
         listen: str = "127.0.0.1",
         public_address: str = "",
+        media_address: str = "",
         sip_port: int = 5060,
         tcp: bool = True,
         rtp_port: int = 20000,
@@ -127,6 +130,7 @@ class SipDriver(Driver):
         self.name = name
         self.listen = listen
         self.public_address = public_address
+        self.media_address = media_address
         self.tcp = tcp
         self.max_calls = max_calls
         self.max_cps = max_cps
@@ -404,6 +408,7 @@ class SipDriver(Driver):
             mode=self.mode,
             listen=self.listen,
             public_address=self.public_address,
+            media_address=self.media_address,
             tcp=self.tcp,
             max_calls=self.max_calls,
             max_cps=self.max_cps,

@@ -23,6 +23,8 @@ def parse_args(argv: list[str] | None = None) -> WorkerOptions:
     ap.add_argument("--listen", default="127.0.0.1", help="SIP/RTP bind address")
     ap.add_argument("--sip-port", type=int, default=5060, help="UDP and TCP; 0 picks a free one")
     ap.add_argument("--public-address", default="", help="address for Contact and SDP")
+    ap.add_argument("--media-address", default="",
+                    help="RTP bind address and SDP address (default: --listen / --public-address)")
     ap.add_argument("--no-tcp", action="store_true", help="UDP only")
     ap.add_argument("--rtp-port", type=int, default=20000, help="first RTP port")
     ap.add_argument("--rtp-range", type=int, default=1000, help="RTP ports this worker may use")
@@ -46,6 +48,7 @@ def parse_args(argv: list[str] | None = None) -> WorkerOptions:
         listen=a.listen,
         sip_port=a.sip_port,
         public_address=a.public_address,
+        media_address=a.media_address,
         tcp=not a.no_tcp,
         rtp_port=a.rtp_port,
         rtp_range=a.rtp_range,

@@ -60,6 +60,7 @@ def worker_args(
     listen: str,
     public_address: str,
     tcp: bool,
+    media_address: str = "",
     max_calls: int,
     max_cps: float,
     extra_legs: int,
@@ -86,6 +87,8 @@ def worker_args(
     ]  # fmt: skip
     if public_address:
         args += ["--public-address", public_address]
+    if media_address:
+        args += ["--media-address", media_address]
     if not tcp:
         args.append("--no-tcp")
     if auto_answer:

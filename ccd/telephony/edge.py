@@ -1,0 +1,95 @@
+"""The SIP edge of the telephony service (`[sip] edge`): how the workers and Kamailio are laid out.
+
+With `edge = "kamailio"` the workers listen on loopback on ports the OS picks, send RTP from the
+`sip.listen` host, and admit calls only from the edge; Kamailio answers on `sip.listen`. With
+`edge = "none"` worker N answers on `sip.listen` port + N as before.
+
+A worker that dies costs only its calls; `LostCalls` hands their SIP Call-IDs to the edge, which
+ends their dialogs so the callers hear a BYE instead of dead air.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import trio
+
+from ccd.config import Config
+from hw.edge import EdgeSettings, KamailioEdge
+from hw.kamailio import WorkerAddress
+from hw.sip import SipChannel, SipDriver
+
+log = logging.getLogger("ccd.telephony")
+
+EDGE_ADDRESS = "127.0.0.1"  # the edge talks to the workers over loopback
+KAMAILIO_LOG_LEVELS = {"debug": 2, "info": 1, "warning": 0, "error": -1}
+
+
+def uses_edge(config: Config) -> bool:
+    return config.sip.edge == "kamailio"
+
+
+def worker_layout(config: Config) -> dict[str, Any]:
+    """SipDriver keyword arguments that depend on the edge: addresses, ports, peers."""
+    host, _, port = config.sip.listen.rpartition(":")
+    if not uses_edge(config):
+        return dict(listen=host, public_address=config.sip.public_address, sip_port=int(port),
+                    allowed_peers=config.sip.allowed_peers)
+    return dict(listen=EDGE_ADDRESS, public_address=config.sip.public_address,
+                media_address=host, sip_port=0, allowed_peers=[EDGE_ADDRESS])
+
+
+def callers_per_worker(driver: SipDriver) -> int:
+    """Callers one worker takes while keeping its follow-up legs: the dispatcher's maxload."""
+    return max(1, driver.max_calls // (1 + driver.extra_legs))
+
+
+def make_edge(config: Config, driver: SipDriver) -> KamailioEdge:
+    host, _, port = config.sip.listen.rpartition(":")
+
+    def workers() -> list[WorkerAddress]:
+        stats = driver.statistics()["workers"]
+        assert isinstance(stats, list)
+        return [WorkerAddress(EDGE_ADDRESS, int(w["sip_port"]), callers_per_worker(driver))
+                for w in stats]
+
+    settings = EdgeSettings(
+        listen=host,
+        port=int(port),
+        allowed_peers=config.sip.allowed_peers,
+        max_new_calls_per_second=config.sip.workers * config.sip.max_new_calls_per_second,
+        retry_after_s=config.sip.edge_retry_after_s,
+        pike_requests=2 * config.sip.edge_requests_per_source,
+        log_level=KAMAILIO_LOG_LEVELS.get(config.log.level, 1),
+    )
+    return KamailioEdge(settings, workers, config.run_dir)
+
+
+class LostCalls:
+    """Calls lost with their worker, ended at the edge (BYE to the caller) in one task."""
+
+    def __init__(self, edge: KamailioEdge) -> None:
+        self.edge = edge
+        self._send, self._receive = trio.open_memory_channel[str](4096)
+
+    def lost(self, channel: SipChannel) -> None:
+        """SipDriver's on_leg_lost: called for every leg of a worker that died."""
+        call_id = channel.info.extra.get("call_id", "")
+        if channel.info.direction == "in" and call_id:
+            try:
+                self._send.send_nowait(call_id)
+            except trio.WouldBlock:
+                log.warning("edge: too many lost calls at once; %s keeps its dialog", call_id)
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self._receive.receive()]
+            while True:
+                try:
+                    batch.append(self._receive.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            ended = await self.edge.end_dialogs(batch)
+            log.warning("edge: %d of %d calls lost with their worker were ended with a BYE",
+                        ended, len(batch))
