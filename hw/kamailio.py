@@ -183,6 +183,7 @@ loadmodule "maxfwd.so"
 loadmodule "textops.so"
 loadmodule "textopsx.so"
 loadmodule "siputils.so"
+loadmodule "nathelper.so"
 loadmodule "xlog.so"
 loadmodule "sanity.so"
 loadmodule "permissions.so"
@@ -294,6 +295,9 @@ request_route {{
         route(BUSY);
     }}
     keep_hf("^({kept_headers})$");
+    # In-dialog requests to the caller go where the INVITE came from, not to the Contact it
+    # named (no third address; and callers behind NAT keep working).
+    fix_nated_contact();
     append_hf("X-CCD-Source: $si:$sp\\r\\n");
     record_route();
     dlg_manage();
@@ -395,6 +399,9 @@ route[WITHINDLG] {{
         ds_load_update();
     }}
     keep_hf("^({kept_headers})$");
+    if (is_method("INVITE|UPDATE")) {{
+        fix_nated_contact();  # a target refresh may not point anywhere but its source
+    }}
     route(RELAY);
 }}
 
