@@ -303,6 +303,14 @@ class KamailioEdge:
         self.dialogs_ended += ended
         return ended
 
+    async def worker_down(self, uri: str) -> None:
+        """Stop sending new calls to the worker at `uri` until an OPTIONS probe finds it up
+        again (a dead worker would otherwise cost each new call the INVITE time-out)."""
+        try:
+            await self.rpc("dispatcher.set_state", "ip", 1, uri)
+        except EdgeFault as exc:
+            log.warning("edge: cannot mark %s down: %s", uri, exc)
+
     async def active_dialogs(self) -> int:
         result = await self.rpc("dlg.stats_active")
         return int(result.get("all", 0)) if isinstance(result, dict) else 0

@@ -90,7 +90,8 @@ class SipDriver(Driver):
       `auto_answer` (phone mode): answer incoming calls at once; `user`: user part of the URI.
     - `log_level`: worker log level; `log_dir`: worker logs go to log_dir/sipworker-N.log
       (None: inherit stderr).
-    - `on_leg_lost`: called with each SipChannel lost with a dead worker.
+    - `on_leg_lost`: called with each SipChannel lost with a dead worker; then
+      `on_worker_lost` with the worker's index (before it is restarted).
     - `restart_delay`, `max_restart_delay`: back-off between restarts; `heartbeat`: seconds
       between liveness checks (a worker that does not answer one in time is killed).
     - `incoming_backlog`: offered calls waiting for `incoming()`; beyond it callers get 503.
@@ -119,6 +120,7 @@ class SipDriver(Driver):
         log_level: str = "warning",
         log_dir: Path | None = None,
         on_leg_lost: Callable[[SipChannel], None] | None = None,
+        on_worker_lost: Callable[[int], None] | None = None,
         restart_delay: float = 0.5,
         max_restart_delay: float = 10.0,
         heartbeat: float = 5.0,
@@ -143,6 +145,7 @@ class SipDriver(Driver):
         self.log_level = log_level
         self.log_dir = log_dir
         self.on_leg_lost = on_leg_lost
+        self.on_worker_lost = on_worker_lost
         self.restart_delay = restart_delay
         self.max_restart_delay = max_restart_delay
         self.heartbeat = heartbeat
@@ -462,6 +465,11 @@ class SipDriver(Driver):
                     slot.last_error = repr(leaves[0])
             finally:
                 self._lose_legs(slot)
+                if self.on_worker_lost is not None:
+                    try:
+                        self.on_worker_lost(slot.index)
+                    except Exception:  # noqa: BLE001 - the owner's hook must not stop supervision
+                        log.exception("on_worker_lost hook failed for worker %d", slot.index)
             if start_failed is not None:
                 slot.last_error = str(start_failed)
                 if first:

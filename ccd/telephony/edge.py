@@ -67,20 +67,31 @@ def make_edge(config: Config, driver: SipDriver) -> KamailioEdge:
 
 
 class LostCalls:
-    """Calls lost with their worker, ended at the edge (BYE to the caller) in one task."""
+    """What a dead worker leaves behind, handled at the edge in one task: the worker is marked
+    down (new calls go elsewhere at once, not after an INVITE time-out), then its callers'
+    dialogs are ended (the edge sends them a BYE)."""
 
-    def __init__(self, edge: KamailioEdge) -> None:
+    def __init__(self, edge: KamailioEdge, driver: SipDriver) -> None:
         self.edge = edge
-        self._send, self._receive = trio.open_memory_channel[str](4096)
+        self.driver = driver
+        self._send, self._receive = trio.open_memory_channel[tuple[str, str]](4096)
 
     def lost(self, channel: SipChannel) -> None:
         """SipDriver's on_leg_lost: called for every leg of a worker that died."""
         call_id = channel.info.extra.get("call_id", "")
         if channel.info.direction == "in" and call_id:
-            try:
-                self._send.send_nowait(call_id)
-            except trio.WouldBlock:
-                log.warning("edge: too many lost calls at once; %s keeps its dialog", call_id)
+            self._put(("call", call_id))
+
+    def worker_lost(self, index: int) -> None:
+        """SipDriver's on_worker_lost."""
+        port = self.driver.statistics()["workers"][index]["sip_port"]  # type: ignore[index]
+        self._put(("worker", f"sip:{EDGE_ADDRESS}:{port}"))
+
+    def _put(self, item: tuple[str, str]) -> None:
+        try:
+            self._send.send_nowait(item)
+        except trio.WouldBlock:
+            log.warning("edge: too much lost at once; %s %s not handled", *item)
 
     async def run(self) -> None:
         while True:
@@ -90,6 +101,11 @@ class LostCalls:
                     batch.append(self._receive.receive_nowait())
                 except trio.WouldBlock:
                     break
-            ended = await self.edge.end_dialogs(batch)
-            log.warning("edge: %d of %d calls lost with their worker were ended with a BYE",
-                        ended, len(batch))
+            for kind, uri in batch:
+                if kind == "worker":
+                    await self.edge.worker_down(uri)
+            calls = [call_id for kind, call_id in batch if kind == "call"]
+            if calls:
+                ended = await self.edge.end_dialogs(calls)
+                log.warning("edge: %d of %d calls lost with their worker were ended with a "
+                            "BYE", ended, len(calls))

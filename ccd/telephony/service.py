@@ -78,7 +78,9 @@ class Telephony:
         self.flow = load_flow(self.config)
         self.driver = make_driver(self.config, on_leg_lost=self._leg_lost)
         self.edge = make_edge(self.config, self.driver) if uses_edge(self.config) else None
-        self.lost_calls = LostCalls(self.edge) if self.edge is not None else None
+        self.lost_calls = LostCalls(self.edge, self.driver) if self.edge is not None else None
+        if self.lost_calls is not None:
+            self.driver.on_worker_lost = self.lost_calls.worker_lost
         self.engine = Engine(
             self.flow,
             PromptStore(self.config.path(self.config.paths.prompts)),

@@ -12,10 +12,7 @@ from __future__ import annotations
 import shutil
 import socket
 import sqlite3
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import trio
@@ -24,6 +21,7 @@ import trio.lowlevel
 from hw.edge import kamailio_path
 from hw.kamailio import sdp_acceptable
 from tests.daemon_proc import DaemonProcess
+from tests.e2e.edge_site import edge_port, status
 from tests.e2e.sipp import run_sipp_ivr_call
 from tests.sip.hostile import Battery
 
@@ -40,35 +38,6 @@ THIRD = "127.0.0.9"
 PACED = 6000  # from allowed addresses, under the per-source rate so that each is examined
 UNPACED = 4000  # from unknown addresses, as fast as the box sends
 FLOOD = 1000  # per method, from one allowed address, as fast as the box sends
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> tuple[Path, Path]:
-    base = tmp_path_factory.mktemp("edge")
-    prompts = base / "prompts"
-    out = subprocess.run([sys.executable, "-m", "ccd", "prompts", "build", "--prompts-dir",
-                          str(prompts)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    out = subprocess.run([sys.executable, "-m", "ccd", "init", "--dir", str(base / "site"),
-                          "--demo", "--customers", "50"], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return base / "site" / "ccd.toml", prompts
-
-
-def edge_port(daemon: DaemonProcess) -> int:
-    line = next(x for x in daemon.stderr_lines if "answering SIP calls at" in x)
-    return int(line.rsplit(":", 1)[1])
-
-
-def status(config: Path) -> dict:
-    from ccd.api.client import SyncClient
-
-    client = SyncClient.connect(config.parent / "run" / "ccd.sock")
-    try:
-        client.login_peer()
-        return client.call("status")
-    finally:
-        client.close()
 
 
 def udp(host: str) -> trio.socket.SocketType:
@@ -133,8 +102,8 @@ async def tcp_garbage(port: int, battery: Battery) -> None:
                 pass
 
 
-async def test_ten_thousand_hostile_messages_leave_every_worker_running(site, tmp_path):
-    config, prompts = site
+async def test_ten_thousand_hostile_messages_leave_every_worker_running(edge_site, tmp_path):
+    config, prompts = edge_site
     peers = "[" + ", ".join(f'"{p}"' for p in ["127.0.0.1", *ALLOWED]) + "]"
     daemon = DaemonProcess(config, f"paths.prompts={prompts}", f"sip.allowed_peers={peers}",
                            "sip.workers=2").start()
