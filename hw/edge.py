@@ -112,6 +112,7 @@ class KamailioEdge:
         self.started_at = 0.0
         self.last_exit: int | None = None
         self.dialogs_ended = 0
+        self._log_offset = 0
         self._ids = itertools.count(1)
         self._rpc_lock = trio.Lock()
         self._changed = trio.Event()
@@ -192,11 +193,13 @@ class KamailioEdge:
         assert self.executable is not None
         argv = [self.executable, "-DD", "-E", "-f", str(cfg), "-Y", str(self.config_dir),
                 "-m", "64", "-M", "8"]
+        log_file.flush()
+        self._log_offset = log_file.tell()
         # Popen on this (trio's) thread: PR_SET_PDEATHSIG fires when the *thread* that forked
         # the child ends, and trio's open_process forks on a short-lived worker thread.
         process = subprocess.Popen(  # noqa: ASYNC220 - fork+exec only; waiting is below
             argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_die_with_parent, process_group=0,
         )
         self.process = process
         self.started_at = trio.current_time()
@@ -221,6 +224,12 @@ class KamailioEdge:
                     process.kill()
                     process.wait()
             self.last_exit = process.returncode
+            # Kamailio's own children outlive a main process killed with SIGKILL and keep the
+            # ports; they share its process group.
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
             self._notify()
 
     async def _wait_answering(self, process: subprocess.Popen[bytes]) -> None:
@@ -231,9 +240,13 @@ class KamailioEdge:
                     return
                 except EdgeFault:
                     await trio.sleep(0.05)
-        tail = (self.run_dir / "kamailio.log").read_bytes()[-1500:].decode(errors="replace")
-        code = process.returncode
-        raise EdgeFault(f"kamailio did not start (exit {code}); its log ends:\n{tail}")
+        with open(self.run_dir / "kamailio.log", "rb") as handle:  # noqa: ASYNC230 - start-up
+            handle.seek(self._log_offset)
+            text = handle.read().decode(errors="replace")
+        errors = [line.strip() for line in text.splitlines() if "ERROR" in line]
+        why = "\n".join(errors[:5]) or text[-1500:]
+        raise EdgeFault(f"kamailio did not start (exit {process.returncode}; log "
+                        f"{self.run_dir / 'kamailio.log'}):\n{why}")
 
     async def wait_restarted(self, restarts: int) -> None:
         """Wait until the edge has been restarted `restarts` times and answers again."""

@@ -112,8 +112,26 @@ def run(ctx: typer.Context) -> None:
         trio.run(functools.partial(daemon.serve, config, st.overrides, on_ready=ready))
     except CcdError as e:
         raise fail(e.message) from None
+    except Exception as e:  # a group from the service tree: a start-up fault, said plainly
+        fault = _start_fault(e)
+        if fault is None:
+            raise
+        raise fail(str(fault)) from None
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         raise typer.Exit(code=130) from None
+
+
+def _start_fault(exc: BaseException) -> BaseException | None:
+    """A media worker or the SIP edge that could not start, inside (nested) groups."""
+    from hw.base import DriverFault
+
+    if isinstance(exc, (CcdError, DriverFault)):
+        return exc
+    for inner in getattr(exc, "exceptions", ()):
+        found = _start_fault(inner)
+        if found is not None:
+            return found
+    return None
 
 
 def status(
