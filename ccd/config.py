@@ -84,7 +84,8 @@ class SipConfig(Base):
     rtp_ports_per_worker: int = 200
     max_calls_per_worker: int = 28
     max_new_calls_per_second: int = 8
-    legs_reserved_per_call: int = 2
+    legs_reserved_per_call: int = 0
+    followup_legs_per_worker: int = 4
     allowed_peers: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
     public_address: str = ""
     registrar: str = ""
@@ -214,6 +215,9 @@ def _validate(config: Config, file: str) -> None:
              f"{config.sip.registrar!r}")
     if config.sip.registrar and not config.sip.username:
         fail("sip.username", "is needed to register with sip.registrar")
+    pool = config.sip.followup_legs_per_worker
+    if not 0 <= pool <= config.sip.max_calls_per_worker - 2:
+        fail("sip.followup_legs_per_worker", "must be between 0 and max_calls_per_worker - 2")
     if config.sip.rtp_ports_per_worker < 4 * config.sip.max_calls_per_worker:
         fail("sip.rtp_ports_per_worker", "must be at least 4 per call (RTP and RTCP, and reuse)")
     for key in ("max_connections", "max_line_bytes", "burst"):

@@ -83,7 +83,8 @@ class SipDriver(Driver):
     - `rtp_port`, `rtp_span`: worker i uses RTP ports [rtp_port + i*span, + span).
     - `max_calls`, `max_cps`: per-worker caps on legs and new legs a second (clamped to the
       socket-pool rule maxCalls <= (64 - cps) / 2 and the build's own cap).
-    - `extra_legs`: legs kept free for each inbound call's follow-ups (agent, team lead).
+    - `extra_legs`: legs kept free for each inbound call's follow-ups (agent, team lead);
+      `followup_pool`: legs kept free per worker for them instead (see admission.py).
     - `allowed_peers`: IPs / CIDRs allowed to call in (empty: anyone); others get 403.
     - `registration`: a provider account to REGISTER (SipRegistration) or None.
     - `mode`: 'server' (the daemon) or 'phone' (scripted softphone; no peer filter);
@@ -112,6 +113,7 @@ class SipDriver(Driver):
         max_calls: int = 28,
         max_cps: float = 8.0,
         extra_legs: int = 2,
+        followup_pool: int = 0,
         allowed_peers: Sequence[str] = (),
         registration: SipRegistration | None = None,
         mode: str = "server",
@@ -137,6 +139,7 @@ class SipDriver(Driver):
         self.max_calls = max_calls
         self.max_cps = max_cps
         self.extra_legs = extra_legs
+        self.followup_pool = followup_pool
         self.allowed_peers = list(allowed_peers)
         self.registration = registration
         self.mode = mode
@@ -276,7 +279,9 @@ class SipDriver(Driver):
                         slot.ports.rtp_port + slot.ports.rtp_range - 1,
                     ],
                     "calls": len(slot.legs),
-                    "capacity": ready.limits.max_calls if ready and alive else 0,
+                    "callers": sum(c.info.direction == "in" for c in slot.legs.values()),
+                    "capacity": ready.limits.caller_capacity if ready and alive else 0,
+                    "legs_capacity": ready.limits.max_calls if ready and alive else 0,
                     "limits": msgspec.structs.asdict(ready.limits) if ready else {},
                     "restarts": slot.restarts,
                     "refused": slot.refused,
@@ -296,7 +301,9 @@ class SipDriver(Driver):
         return {
             "driver": self.name,
             "calls": sum(w["calls"] for w in workers),
+            "callers": sum(w["callers"] for w in workers),
             "capacity": sum(w["capacity"] for w in workers),
+            "legs_capacity": sum(w["legs_capacity"] for w in workers),
             "workers": workers,
         }
 
@@ -416,6 +423,7 @@ class SipDriver(Driver):
             max_calls=self.max_calls,
             max_cps=self.max_cps,
             extra_legs=self.extra_legs,
+            followup_pool=self.followup_pool,
             allowed_peers=self.allowed_peers,
             auto_answer=self.auto_answer,
             user=self.user,

@@ -19,6 +19,7 @@ from ccd.config import Config
 from hw.edge import EdgeSettings, KamailioEdge
 from hw.kamailio import WorkerAddress
 from hw.sip import SipChannel, SipDriver
+from hw.sipworker.admission import derive_caps
 
 log = logging.getLogger("ccd.telephony")
 
@@ -41,8 +42,10 @@ def worker_layout(config: Config) -> dict[str, Any]:
 
 
 def callers_per_worker(driver: SipDriver) -> int:
-    """Callers one worker takes while keeping its follow-up legs: the dispatcher's maxload."""
-    return max(1, driver.max_calls // (1 + driver.extra_legs))
+    """Callers one idle worker takes while keeping its follow-up legs: the dispatcher's
+    maxload (the worker's own admission has the last word when agents talk there)."""
+    legs = derive_caps(driver.max_calls, driver.max_cps).max_calls
+    return max(1, (legs - driver.followup_pool) // (1 + driver.extra_legs))
 
 
 def make_edge(config: Config, driver: SipDriver) -> KamailioEdge:

@@ -56,6 +56,7 @@ def make_driver(config: Config, on_leg_lost: Any = None) -> SipDriver:
         max_calls=config.sip.max_calls_per_worker,
         max_cps=config.sip.max_new_calls_per_second,
         extra_legs=config.sip.legs_reserved_per_call,
+        followup_pool=config.sip.followup_legs_per_worker,
         registration=SipRegistration(
             registrar=config.sip.registrar,
             user=config.sip.username,

@@ -42,6 +42,7 @@ class WorkerOptions:
     max_calls: int = 28
     max_cps: float = 8.0
     extra_legs: int = 2
+    followup_pool: int = 0  # legs per worker kept free for follow-ups (agents, team leads)
     allowed_peers: list[str] = field(default_factory=list)
     auto_answer: bool = False
     user: str = "ccd"

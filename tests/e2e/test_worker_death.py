@@ -40,6 +40,7 @@ async def test_callers_of_a_killed_worker_get_a_bye_and_new_calls_are_answered(e
                     if [w["calls"] for w in workers] == [2, 2]:
                         break
                     await trio.sleep(0.1)
+            assert status(config)["sip"]["capacity"] == 2 * 23  # callers, not legs
             victim = workers[0]
             os.kill(victim["pid"], signal.SIGKILL)
             killed_at = trio.current_time()
