@@ -9,6 +9,7 @@ be moved as a whole.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -81,12 +82,16 @@ class ApiConfig(Base):
 class SipConfig(Base):
     enabled: bool = True
     listen: str = "127.0.0.1:5060"
+    edge: Literal["kamailio", "none"] = "kamailio"
+    edge_retry_after_s: int = 10
+    edge_requests_per_source: int = 200
     workers: int = 1
     rtp_port_start: int = 20000
     rtp_ports_per_worker: int = 200
     max_calls_per_worker: int = 28
     max_new_calls_per_second: int = 8
-    legs_reserved_per_call: int = 2
+    legs_reserved_per_call: int = 0
+    followup_legs_per_worker: int = 4
     allowed_peers: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
     public_address: str = ""
     registrar: str = ""
@@ -200,12 +205,27 @@ def _validate(config: Config, file: str) -> None:
             f"{config.sip.max_new_calls_per_second} at most {budget} calls fit one worker's "
             "64 media sockets",
         )
+    for peer in config.sip.allowed_peers:
+        try:
+            ipaddress.ip_network(peer.strip(), strict=False)
+        except ValueError:
+            fail("sip.allowed_peers", f"{peer!r} is not an IP address or network (CIDR)")
+    if config.sip.edge == "kamailio" and host in ("0.0.0.0", "::") and not (
+            config.sip.public_address):
+        fail("sip.public_address", "is needed when the edge listens on every interface "
+             f"({config.sip.listen}): it is the address callers send audio to")
+    if config.sip.edge_retry_after_s < 1 or config.sip.edge_requests_per_source < 1:
+        fail("sip.edge_retry_after_s" if config.sip.edge_retry_after_s < 1
+             else "sip.edge_requests_per_source", "must be at least 1")
     if config.sip.registrar and not config.sip.registrar.startswith(("sip:", "sips:")):
         fail("sip.registrar", f"must be a SIP URI such as sip:provider.example, got "
              f"{config.sip.registrar!r}")
     if config.sip.registrar and not config.sip.username:
         fail("sip.username", "is needed to register with sip.registrar")
     config_addresses.check(config, file)
+    pool = config.sip.followup_legs_per_worker
+    if not 0 <= pool <= config.sip.max_calls_per_worker - 2:
+        fail("sip.followup_legs_per_worker", "must be between 0 and max_calls_per_worker - 2")
     if config.sip.rtp_ports_per_worker < 4 * config.sip.max_calls_per_worker:
         fail("sip.rtp_ports_per_worker", "must be at least 4 per call (RTP and RTCP, and reuse)")
     for key in ("max_connections", "max_line_bytes", "burst", "max_connections_per_uid",

@@ -77,18 +77,22 @@ class SipDriver(Driver):
     Arguments (all keyword):
     - `name`: driver name in LegInfo and statistics; `workers`: how many processes.
     - `listen`: bind address; `public_address`: address in Contact/SDP (default `listen`).
+    - `media_address`: RTP bind and SDP address when SIP sits behind the edge on loopback
+      (then `public_address`, if set, goes only into SDP).
     - `sip_port`: first SIP port (worker i uses +i; 0 = any free port); `tcp`: also listen on TCP.
     - `rtp_port`, `rtp_span`: worker i uses RTP ports [rtp_port + i*span, + span).
     - `max_calls`, `max_cps`: per-worker caps on legs and new legs a second (clamped to the
       socket-pool rule maxCalls <= (64 - cps) / 2 and the build's own cap).
-    - `extra_legs`: legs kept free for each inbound call's follow-ups (agent, team lead).
+    - `extra_legs`: legs kept free for each inbound call's follow-ups (agent, team lead);
+      `followup_pool`: legs kept free per worker for them instead (see admission.py).
     - `allowed_peers`: IPs / CIDRs allowed to call in (empty: anyone); others get 403.
     - `registration`: a provider account to REGISTER (SipRegistration) or None.
     - `mode`: 'server' (the daemon) or 'phone' (scripted softphone; no peer filter);
       `auto_answer` (phone mode): answer incoming calls at once; `user`: user part of the URI.
     - `log_level`: worker log level; `log_dir`: worker logs go to log_dir/sipworker-N.log
       (None: inherit stderr).
-    - `on_leg_lost`: called with each SipChannel lost with a dead worker.
+    - `on_leg_lost`: called with each SipChannel lost with a dead worker; then
+      `on_worker_lost` with the worker's index (before it is restarted).
     - `restart_delay`, `max_restart_delay`: back-off between restarts; `heartbeat`: seconds
       between liveness checks (a worker that does not answer one in time is killed).
     - `incoming_backlog`: offered calls waiting for `incoming()`; beyond it callers get 503.
@@ -101,6 +105,7 @@ class SipDriver(Driver):
         workers: int = 1,
         listen: str = "127.0.0.1",
         public_address: str = "",
+        media_address: str = "",
         sip_port: int = 5060,
         tcp: bool = True,
         rtp_port: int = 20000,
@@ -108,6 +113,7 @@ class SipDriver(Driver):
         max_calls: int = 28,
         max_cps: float = 8.0,
         extra_legs: int = 2,
+        followup_pool: int = 0,
         allowed_peers: Sequence[str] = (),
         registration: SipRegistration | None = None,
         mode: str = "server",
@@ -116,6 +122,7 @@ class SipDriver(Driver):
         log_level: str = "warning",
         log_dir: Path | None = None,
         on_leg_lost: Callable[[SipChannel], None] | None = None,
+        on_worker_lost: Callable[[int], None] | None = None,
         restart_delay: float = 0.5,
         max_restart_delay: float = 10.0,
         heartbeat: float = 5.0,
@@ -127,10 +134,12 @@ class SipDriver(Driver):
         self.name = name
         self.listen = listen
         self.public_address = public_address
+        self.media_address = media_address
         self.tcp = tcp
         self.max_calls = max_calls
         self.max_cps = max_cps
         self.extra_legs = extra_legs
+        self.followup_pool = followup_pool
         self.allowed_peers = list(allowed_peers)
         self.registration = registration
         self.mode = mode
@@ -139,6 +148,7 @@ class SipDriver(Driver):
         self.log_level = log_level
         self.log_dir = log_dir
         self.on_leg_lost = on_leg_lost
+        self.on_worker_lost = on_worker_lost
         self.restart_delay = restart_delay
         self.max_restart_delay = max_restart_delay
         self.heartbeat = heartbeat
@@ -269,7 +279,9 @@ class SipDriver(Driver):
                         slot.ports.rtp_port + slot.ports.rtp_range - 1,
                     ],
                     "calls": len(slot.legs),
-                    "capacity": ready.limits.max_calls if ready and alive else 0,
+                    "callers": sum(c.info.direction == "in" for c in slot.legs.values()),
+                    "capacity": ready.limits.caller_capacity if ready and alive else 0,
+                    "legs_capacity": ready.limits.max_calls if ready and alive else 0,
                     "limits": msgspec.structs.asdict(ready.limits) if ready else {},
                     "restarts": slot.restarts,
                     "refused": slot.refused,
@@ -289,7 +301,9 @@ class SipDriver(Driver):
         return {
             "driver": self.name,
             "calls": sum(w["calls"] for w in workers),
+            "callers": sum(w["callers"] for w in workers),
             "capacity": sum(w["capacity"] for w in workers),
+            "legs_capacity": sum(w["legs_capacity"] for w in workers),
             "workers": workers,
         }
 
@@ -404,10 +418,12 @@ class SipDriver(Driver):
             mode=self.mode,
             listen=self.listen,
             public_address=self.public_address,
+            media_address=self.media_address,
             tcp=self.tcp,
             max_calls=self.max_calls,
             max_cps=self.max_cps,
             extra_legs=self.extra_legs,
+            followup_pool=self.followup_pool,
             allowed_peers=self.allowed_peers,
             auto_answer=self.auto_answer,
             user=self.user,
@@ -457,6 +473,11 @@ class SipDriver(Driver):
                     slot.last_error = repr(leaves[0])
             finally:
                 self._lose_legs(slot)
+                if self.on_worker_lost is not None:
+                    try:
+                        self.on_worker_lost(slot.index)
+                    except Exception:  # noqa: BLE001 - the owner's hook must not stop supervision
+                        log.exception("on_worker_lost hook failed for worker %d", slot.index)
             if start_failed is not None:
                 slot.last_error = str(start_failed)
                 if first:

@@ -139,21 +139,23 @@ def run(ctx: typer.Context) -> None:
         trio.run(functools.partial(daemon.serve, config, st.overrides, on_ready=ready))
     except KeyboardInterrupt:  # a second Ctrl-C during shutdown
         raise typer.Exit(code=130) from None
-    except BaseException as e:
-        # A service that cannot start (missing prompts, a bad flow) raises a CcdError inside the
-        # daemon's nursery, which wraps it in an exception group: say it in one line.
-        error = _ccd_error(e)
-        if error is None:
+    except Exception as e:
+        # A service that cannot start (missing prompts, a bad flow, a media worker or the SIP
+        # edge) raises inside the daemon's nursery, which wraps it in a group: say it in one line.
+        fault = _start_fault(e)
+        if fault is None:
             raise
-        raise fail(error.message) from None
+        raise fail(fault.message if isinstance(fault, CcdError) else str(fault)) from None
 
 
-def _ccd_error(exc: BaseException) -> CcdError | None:
-    """The CcdError `exc` is, or the first one inside its (nested) exception groups."""
-    if isinstance(exc, CcdError):
+def _start_fault(exc: BaseException) -> BaseException | None:
+    """The CcdError or DriverFault `exc` is, or the first one inside its (nested) groups."""
+    from hw.base import DriverFault
+
+    if isinstance(exc, (CcdError, DriverFault)):
         return exc
     for inner in getattr(exc, "exceptions", ()):
-        found = _ccd_error(inner)
+        found = _start_fault(inner)
         if found is not None:
             return found
     return None

@@ -22,6 +22,7 @@ from ccd.ivr.catalogue import load_catalogue
 from ccd.ivr.engine import BaseServices, Engine
 from ccd.ivr.flow import validate_flow
 from ccd.ivr.prompts import PromptsMissing, PromptStore
+from ccd.telephony.edge import LostCalls, make_edge, uses_edge, worker_layout
 from ccd.telephony.ivr_services import DaemonIvrServices
 from ccd.telephony.prompts import prepare_prompts
 from hw.base import Channel, HangupCause
@@ -47,19 +48,16 @@ def load_flow(config: Config):  # -> Flow
 
 
 def make_driver(config: Config, on_leg_lost: Any = None) -> SipDriver:
-    host, _, port = config.sip.listen.rpartition(":")
     return SipDriver(
         name="sip",
         workers=config.sip.workers,
-        listen=host,
-        public_address=config.sip.public_address,
-        sip_port=int(port),
+        **worker_layout(config),
         rtp_port=config.sip.rtp_port_start,
         rtp_span=config.sip.rtp_ports_per_worker,
         max_calls=config.sip.max_calls_per_worker,
         max_cps=config.sip.max_new_calls_per_second,
         extra_legs=config.sip.legs_reserved_per_call,
-        allowed_peers=config.sip.allowed_peers,
+        followup_pool=config.sip.followup_legs_per_worker,
         registration=SipRegistration(
             registrar=config.sip.registrar,
             user=config.sip.username,
@@ -89,6 +87,10 @@ class Telephony:
         daemon.call_log = self.log
         self.flow = load_flow(self.config)
         self.driver = make_driver(self.config, on_leg_lost=self._leg_lost)
+        self.edge = make_edge(self.config, self.driver) if uses_edge(self.config) else None
+        self.lost_calls = LostCalls(self.edge, self.driver) if self.edge is not None else None
+        if self.lost_calls is not None:
+            self.driver.on_worker_lost = self.lost_calls.worker_lost
         self.engine = Engine(
             self.flow,
             PromptStore(self.config.path(self.config.paths.prompts)),
@@ -105,6 +107,7 @@ class Telephony:
         stats["calls_in_progress"] = len(self.calls)
         stats["calls_handled"] = self.handled
         stats["flow"] = str(flow_path(self.config))
+        stats["edge"] = self.edge.statistics() if self.edge is not None else {"kind": "none"}
         return stats
 
     async def reload(self, config: Config) -> None:
@@ -131,18 +134,25 @@ class Telephony:
         call_id = self.calls.get(channel.info.leg_id)
         if call_id:
             log.warning("call %s lost with its media worker", call_id)
+        if self.lost_calls is not None:
+            self.lost_calls.lost(channel)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await _prepare_prompts(self.config, self.flow)  # PromptsMissing: no calls taken at all
         async with trio.open_nursery() as nursery:
             await nursery.start(self.driver.run)
+            address = self.driver.uri
+            if self.edge is not None and self.lost_calls is not None:
+                await nursery.start(self.edge.run)
+                nursery.start_soon(self.lost_calls.run)
+                address = f"sip:ccd@{self.config.sip.listen}"
             acd = await nursery.start(start_acd, self.daemon, self.driver)
             if acd is not None:
                 acd.callback_handler = self._callback
             self.daemon.status_sources["sip"] = self.statistics
             self.daemon.reload_hooks.append(self.reload)
             self.daemon.sip = self.driver
-            log.info("answering SIP calls at %s", self.driver.uri)
+            log.info("answering SIP calls at %s", address)
             task_status.started()
             while True:
                 channel = await self.driver.incoming()

@@ -23,12 +23,16 @@ def parse_args(argv: list[str] | None = None) -> WorkerOptions:
     ap.add_argument("--listen", default="127.0.0.1", help="SIP/RTP bind address")
     ap.add_argument("--sip-port", type=int, default=5060, help="UDP and TCP; 0 picks a free one")
     ap.add_argument("--public-address", default="", help="address for Contact and SDP")
+    ap.add_argument("--media-address", default="",
+                    help="RTP bind address and SDP address (default: --listen / --public-address)")
     ap.add_argument("--no-tcp", action="store_true", help="UDP only")
     ap.add_argument("--rtp-port", type=int, default=20000, help="first RTP port")
     ap.add_argument("--rtp-range", type=int, default=1000, help="RTP ports this worker may use")
     ap.add_argument("--max-calls", type=int, default=28, help="legs, all directions")
     ap.add_argument("--max-cps", type=float, default=8.0, help="new legs per second")
     ap.add_argument("--extra-legs", type=int, default=2, help="legs kept per inbound call")
+    ap.add_argument("--followup-pool", type=int, default=0,
+                    help="legs kept free per worker for agent and team-lead legs")
     ap.add_argument("--allow", action="append", default=[], help="allowed peer IP or CIDR")
     ap.add_argument("--auto-answer", action="store_true", help="answer every call at once")
     ap.add_argument("--user", default="ccd", help="user part of this worker's own URI")
@@ -46,12 +50,14 @@ def parse_args(argv: list[str] | None = None) -> WorkerOptions:
         listen=a.listen,
         sip_port=a.sip_port,
         public_address=a.public_address,
+        media_address=a.media_address,
         tcp=not a.no_tcp,
         rtp_port=a.rtp_port,
         rtp_range=a.rtp_range,
         max_calls=a.max_calls,
         max_cps=a.max_cps,
         extra_legs=a.extra_legs,
+        followup_pool=a.followup_pool,
         allowed_peers=a.allow,
         auto_answer=a.auto_answer,
         user=a.user,

@@ -5,7 +5,14 @@ Three rules, in this order, for an inbound INVITE:
 2. fewer than `max_cps` new legs in the last second -> else 503 (the 2.10 wheel aborts when its
    64-handle media socket pool runs dry, and a freed socket is reusable only ~500 ms later);
 3. room for the call *and* its follow-up legs (agent, supervisor): legs in use + legs reserved for
-   earlier calls' follow-ups + 1 + `extra_legs` <= `max_calls` -> else 503.
+   earlier calls' follow-ups + 1 + `extra_legs` + `followup_pool` <= `max_calls` -> else 503.
+
+Two shapes of keeping room for follow-ups, combinable: `extra_legs` per inbound call (every
+caller in the IVR holds its agent and team-lead legs: 3 legs a caller), or `followup_pool` legs
+per worker (new callers stop while fewer than that are free; agent legs may use them). Callers
+in the IVR never need a second leg, only those who reach an agent do, so the pool lets a worker
+hold max_calls - pool callers instead of max_calls / 3; each agent conversation in the worker
+then admits one caller fewer until it ends.
 
 An outbound leg placed `near` an inbound call uses that call's reservation; any other outbound leg
 must leave every reservation intact. Every new leg (admitted or not) counts against the rate,
@@ -122,10 +129,12 @@ class Admission:
         max_cps: float,
         extra_legs: int = 2,
         allowed_peers: Iterable[str] = (),
+        followup_pool: int = 0,
     ) -> None:
         self.max_calls = max_calls
         self.max_cps = max_cps
         self.extra_legs = extra_legs
+        self.followup_pool = followup_pool
         self.peers = PeerFilter(allowed_peers)
         self._arrivals: deque[float] = deque()
         self._legs: set[int] = set()
@@ -149,7 +158,13 @@ class Admission:
         return len(self._arrivals)
 
     def room_for_inbound(self) -> bool:
-        return self.legs + self.reserved + 1 + self.extra_legs <= self.max_calls
+        return (self.legs + self.reserved + 1 + self.extra_legs + self.followup_pool
+                <= self.max_calls)
+
+    @property
+    def caller_capacity(self) -> int:
+        """Callers an idle worker takes (each with its follow-up room)."""
+        return max(0, (self.max_calls - self.followup_pool) // (1 + self.extra_legs))
 
     # --- decisions ---
     def inbound(self, now: float, leg: int, source: str) -> Refusal | None:

@@ -35,12 +35,14 @@ class WorkerOptions:
     listen: str = "127.0.0.1"
     sip_port: int = 5060  # 0: any free port (reported in `ready`)
     public_address: str = ""  # address put in Contact and SDP; default: `listen`
+    media_address: str = ""  # RTP bind and SDP address when SIP sits behind the edge on loopback
     tcp: bool = True
     rtp_port: int = 20000
     rtp_range: int = 1000
     max_calls: int = 28
     max_cps: float = 8.0
     extra_legs: int = 2
+    followup_pool: int = 0  # legs per worker kept free for follow-ups (agents, team leads)
     allowed_peers: list[str] = field(default_factory=list)
     auto_answer: bool = False
     user: str = "ccd"
@@ -58,7 +60,8 @@ class WorkerOptions:
 
     @property
     def contact_host(self) -> str:
-        if self.public_address:
+        # Behind the edge (media_address set) SIP stays on loopback; public_address is for SDP.
+        if self.public_address and not self.media_address:
             return self.public_address
         return self.listen if self.listen not in ("", "0.0.0.0", "::") else "127.0.0.1"
 
@@ -157,9 +160,12 @@ def media_transport(opts: WorkerOptions) -> pj.TransportConfig:
     tc = pj.TransportConfig()
     tc.port = opts.rtp_port
     tc.portRange = opts.rtp_range
-    if opts.listen not in ("", "0.0.0.0", "::"):
-        tc.boundAddress = opts.listen
-    tc.publicAddress = opts.contact_host
+    bind = opts.media_address or opts.listen
+    if bind not in ("", "0.0.0.0", "::"):
+        tc.boundAddress = bind
+    tc.publicAddress = opts.public_address or (
+        opts.media_address if opts.media_address not in ("", "0.0.0.0", "::")
+        else opts.contact_host)
     return tc
 
 

@@ -60,6 +60,7 @@ def worker_args(
     listen: str,
     public_address: str,
     tcp: bool,
+    media_address: str = "",
     max_calls: int,
     max_cps: float,
     extra_legs: int,
@@ -68,6 +69,7 @@ def worker_args(
     user: str,
     log_level: str,
     registration: SipRegistration | None,
+    followup_pool: int = 0,
 ) -> list[str]:
     """Options of `python -m hw.sipworker` (without --fd) for one worker; `sip_port` is the
     port it must bind (the one it had before a restart, once known). The registration
@@ -81,11 +83,14 @@ def worker_args(
         "--max-calls", str(max_calls),
         "--max-cps", str(max_cps),
         "--extra-legs", str(extra_legs),
+        "--followup-pool", str(followup_pool),
         "--user", user,
         "--log-level", log_level,
     ]  # fmt: skip
     if public_address:
         args += ["--public-address", public_address]
+    if media_address:
+        args += ["--media-address", media_address]
     if not tcp:
         args.append("--no-tcp")
     if auto_answer:

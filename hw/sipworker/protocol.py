@@ -193,6 +193,8 @@ class Limits(msgspec.Struct, omit_defaults=True):
     max_players: int
     max_recorders: int
     ioqueue_handles: int
+    followup_pool: int = 0  # legs kept free per worker for follow-ups
+    caller_capacity: int = 0  # callers an idle worker takes
 
 
 class Ready(Msg, tag="ready"):

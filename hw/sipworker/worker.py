@@ -59,7 +59,8 @@ class Worker:
         self.caps = derive_caps(opts.max_calls, opts.max_cps)
         extra = opts.extra_legs if opts.mode == "server" else 0
         peers = opts.allowed_peers if opts.mode == "server" else []
-        self.admission = Admission(self.caps.max_calls, opts.max_cps, extra, peers)
+        pool = opts.followup_pool if opts.mode == "server" else 0
+        self.admission = Admission(self.caps.max_calls, opts.max_cps, extra, peers, pool)
         self.ep: Any = None
         self.pjlib: Any = None
         self.sip_port = opts.sip_port
@@ -121,6 +122,8 @@ class Worker:
             max_calls=self.caps.max_calls,
             max_cps=self.caps.max_cps,
             extra_legs=self.admission.extra_legs,
+            followup_pool=self.admission.followup_pool,
+            caller_capacity=self.admission.caller_capacity,
             max_players=MAX_PLAYERS,
             max_recorders=MAX_RECORDERS,
             ioqueue_handles=64,

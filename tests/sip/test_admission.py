@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hw.sip import plan_ports
-from hw.sipworker.admission import Admission, PeerFilter, derive_caps, host_of, socket_safe_calls
+from hw.sipworker.admission import (
+    Admission,
+    PeerFilter,
+    Refusal,
+    derive_caps,
+    host_of,
+    socket_safe_calls,
+)
 
 
 def test_the_socket_pool_rule() -> None:
@@ -112,3 +119,27 @@ def test_worker_ports_never_overlap() -> None:
         plan_ports(40, sip_port=5060, rtp_port=30000, rtp_span=1000)
     with pytest.raises(ValueError):
         plan_ports(1, 5060, 20000, 7)
+
+
+def test_a_follow_up_pool_lets_a_worker_hold_most_of_its_legs_as_callers() -> None:
+    # The default shape: 27 legs, 4 kept per worker for agents and team leads, none per caller.
+    adm = Admission(max_calls=27, max_cps=1000, extra_legs=0, followup_pool=4)
+    assert adm.caller_capacity == 23
+    for leg in range(1, 24):
+        assert adm.inbound(float(leg), leg, "127.0.0.1:5060") is None
+    assert adm.inbound(100.0, 24, "127.0.0.1:5060") == Refusal(503, "over-capacity")
+    # The full worker still places an agent leg for each of 4 callers (the pool)...
+    for agent, caller in zip(range(101, 105), range(1, 5), strict=True):
+        assert adm.outbound(200.0 + agent, agent, near=caller) is None
+    assert adm.outbound(300.0, 105, near=5) == "over-capacity"  # ... but not a fifth
+    # While 3 callers talk to agents, the worker holds 23 - 3 callers.
+    adm = Admission(max_calls=27, max_cps=1000, extra_legs=0, followup_pool=4)
+    for leg in range(1, 4):
+        adm.inbound(float(leg), leg, "")
+        adm.outbound(float(leg) + 0.5, 100 + leg, near=leg)
+    admitted = 3
+    while adm.inbound(10.0 + admitted, 1000 + admitted, "") is None:
+        admitted += 1
+    assert admitted == 23 - 3  # callers in all, 3 of them talking to agents
+    # The old shape (2 legs per caller) holds a third as many.
+    assert Admission(max_calls=27, max_cps=1000, extra_legs=2).caller_capacity == 9
