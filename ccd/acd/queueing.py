@@ -151,9 +151,10 @@ class CallerQueueing:
         site whose stations are all SIP cannot be (see hw.drivers): ringing agents for them
         would only mark every agent 'missed'."""
         can_bridge = getattr(self.driver, "can_bridge", None)
-        if can_bridge is None:
-            return True
-        return any(can_bridge(channel, st.uri) for st in self.directory.all().values())
+        stations = self.directory.all().values()
+        if can_bridge is None or not stations:
+            return True  # nothing to judge by: the caller waits as anyone would
+        return any(can_bridge(channel, st.uri) for st in stations)
 
     async def callback_only(self, channel: Channel, queue: str, *, call_id: str | None = None,
                             lang: str | None = None) -> QueueOutcome:

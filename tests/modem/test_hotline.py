@@ -255,3 +255,28 @@ async def test_modem_vanishing_mid_call(hotline):
             return line if line["state"] == "idle" else None
         line1 = await hotline.poll(back, limit=30)
     assert line1["restarts"] >= 1
+
+
+async def test_analog_caller_asking_for_an_agent_is_offered_a_callback(hotline):
+    """The demo's stations are SIP phones; audio cannot cross from a modem line to a pjsua2
+    worker (hw/drivers.py), so the ACD offers a callback instead of ringing them."""
+    emu = hotline.modems["line1"]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(lambda: emu.ring("13800000004"))
+        call_id = await hotline.call_of("13800000004")
+        await hotline.wait_for(call_id, "play", "main")
+        await emu.press("0")
+        offered = await hotline.wait_for(call_id, "acd_callback_offered")
+        sessions = len(emu.sessions)
+        offer = hotline.audio(["callback/offer", *say.digits("13800000004", "zh"),
+                               "callback/choose"])
+        await emu.wait_for(lambda: any(bytes(s.audio) == offer for s in emu.sessions[sessions:]))
+        await emu.press("1")  # call me back on this number
+        rows = await hotline.poll(lambda: hotline.query(
+            "SELECT phone, call_id, note FROM callbacks WHERE call_id = ?", (call_id,)) or None)
+        record = await hotline.wait_ended(call_id)
+    assert offered["reason"] == "no-station-on-this-line"
+    assert rows[0][0] == "13800000004" and json.loads(rows[0][2])["queue"] == "general"
+    assert record["disposition"] == "ANSWERED"
+    missed = hotline.query("SELECT COUNT(*) FROM agent_state_log WHERE reason = 'missed'")
+    assert missed == [(0,)]
