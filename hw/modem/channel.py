@@ -59,6 +59,10 @@ class ModemChannel(Channel):
         self._hold_scope: trio.CancelScope | None = None
         self._hold_done: trio.Event | None = None
         self._on_hook_done = trio.Event()
+        self._bridge: tuple[trio.CancelScope, trio.Event] | None = None
+        self._bridge_error: BaseException | None = None
+        self._duplex_send: trio.MemorySendChannel[bytes] | None = None
+        self._duplex_receive: trio.MemoryReceiveChannel[bytes] | None = None
 
     @classmethod
     def inbound(cls, line: ModemLine, leg_id: str, callerid: CallerId | None) -> ModemChannel:
@@ -79,6 +83,8 @@ class ModemChannel(Channel):
         if isinstance(event, c.Audio):
             if self._recording:
                 self._rx += event.data
+            elif self._duplex_send is not None:
+                self._duplex_send.send_nowait(event.data)
         elif isinstance(event, c.DataEnded):
             self._data_ended = True
         elif isinstance(event, c.Tone):
@@ -395,12 +401,70 @@ class ModemChannel(Channel):
             await done.wait()
 
     async def bridge(self, other: Channel) -> None:
-        raise DriverFault(
-            f"an analog line ({self.info.leg_id}) cannot be bridged with {other.info.leg_id} "
-            "in this version: see the modem driver's notes")
+        """Connect two analog lines in the daemon: both modems in full duplex (`AT+VTR`), what
+        each hears written to the other, until either call ends or `unbridge`."""
+        if not isinstance(other, ModemChannel):
+            raise DriverFault(
+                f"an analog line ({self.info.leg_id}) cannot be bridged with "
+                f"{other.info.leg_id}: audio cannot cross drivers (see hw/drivers.py)")
+        self._check()
+        other._check()
+        if self._bridge is not None:
+            return
+        await self._stop_hold()
+        await other._stop_hold()
+        nursery = self.line._nursery
+        if nursery is None:
+            raise self._gone_error() if self.ended else DriverFault("the line is down")
+        scope, started, done = trio.CancelScope(), trio.Event(), trio.Event()
+        self._bridge = other._bridge = (scope, done)
+        self._bridge_error = None
+        nursery.start_soon(self._run_bridge, other, scope, started, done)
+        await started.wait()
+        if self._bridge_error is not None:
+            raise self._bridge_error
+
+    async def _run_bridge(self, other: ModemChannel, scope: trio.CancelScope,
+                          started: trio.Event, done: trio.Event) -> None:
+        first, second = sorted((self, other), key=lambda ch: ch.line.name)  # lock order
+        try:
+            with scope:
+                async with first.line.op_lock, second.line.op_lock:
+                    try:
+                        for channel in (first, second):
+                            channel._check()
+                            channel._duplex_send, receive = trio.open_memory_channel[bytes](
+                                math.inf)
+                            channel._duplex_receive = receive
+                            await channel.line.command("AT+VTR", accept=("CONNECT",))
+                        started.set()
+                        async with trio.open_nursery() as pumps:
+                            pumps.start_soon(_pump, self, other)
+                            pumps.start_soon(_pump, other, self)
+                            pumps.start_soon(_cancel_when_either_ends, self, other,
+                                             pumps.cancel_scope)
+                    finally:  # both modems back in command mode before anyone else goes on
+                        with trio.CancelScope(shield=True):
+                            for channel in (first, second):
+                                channel._duplex_send = None
+                                if channel.line.core.mode is c.Mode.DUPLEX:
+                                    await channel._end_receive()
+        except (ChannelGone, DriverFault, PortLost) as e:
+            self._bridge_error = e
+            log.info("bridge %s <-> %s ended: %s", self.info.leg_id, other.info.leg_id, e)
+        finally:
+            self._bridge = other._bridge = None
+            started.set()
+            done.set()
 
     async def unbridge(self, other: Channel) -> None:
-        await trio.lowlevel.checkpoint()
+        bridge = self._bridge
+        if bridge is None:
+            await trio.lowlevel.checkpoint()
+            return
+        scope, done = bridge
+        scope.cancel()
+        await done.wait()
 
     async def spy(self, supervisor: Channel, agent: Channel, mode: SpyMode) -> None:
         raise DriverFault("listening to an analog line is not supported")
@@ -421,3 +485,22 @@ async def _iterate(
     async with receive:
         async for event in receive:
             yield event
+
+
+async def _pump(source: ModemChannel, sink: ModemChannel) -> None:
+    """What `source`'s caller says, written to `sink`'s modem as it arrives."""
+    receive = source._duplex_receive
+    assert receive is not None
+    async for data in receive:
+        await sink.line.write(escape(data))
+
+
+async def _cancel_when_either_ends(one: ModemChannel, two: ModemChannel,
+                                   scope: trio.CancelScope) -> None:
+    async with trio.open_nursery() as nursery:
+        async def wait(channel: ModemChannel) -> None:
+            await channel.wait_gone()
+            nursery.cancel_scope.cancel()
+        nursery.start_soon(wait, one)
+        nursery.start_soon(wait, two)
+    scope.cancel()

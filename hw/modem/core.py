@@ -26,7 +26,15 @@ import enum
 from dataclasses import dataclass, field
 
 from hw.modem import callerid as cid
-from hw.modem.dle import ABORT_PLAY, END_PLAY, STOP_RECORD, DleDecoder, DleEvent, EndOfData
+from hw.modem.dle import (
+    ABORT_PLAY,
+    END_PLAY,
+    STOP_DUPLEX,
+    STOP_RECORD,
+    DleDecoder,
+    DleEvent,
+    EndOfData,
+)
 
 RESULTS = frozenset({"OK", "ERROR", "CONNECT", "VCON", "NO CARRIER", "BUSY", "NO ANSWER",
                      "NO DIALTONE", "NO DIAL TONE"})
@@ -90,6 +98,7 @@ class Mode(enum.Enum):
     COMMAND = "command"  # lines and DLE events
     RECEIVE = "receive"  # after AT+VRX's CONNECT: audio until DLE ETX
     TRANSMIT = "transmit"  # after AT+VTX's CONNECT: we send audio; the modem sends events
+    DUPLEX = "duplex"  # after AT+VTR's CONNECT: audio both ways until DLE ^ ... DLE ETX
 
 
 class ModemMisuse(Exception):
@@ -133,7 +142,11 @@ class ModemCore:
         return ABORT_PLAY if abort else END_PLAY
 
     def stop_receive(self) -> bytes:
-        """Bytes that stop a recording; DataEnded then the Reply to END_OF_DATA follow."""
+        """Bytes that stop a recording (or a duplex session); DataEnded then the Reply to
+        END_OF_DATA follow."""
+        if self.mode is Mode.DUPLEX:
+            self.pending, self._lines = END_OF_DATA, []
+            return STOP_DUPLEX
         if self.mode is not Mode.RECEIVE:
             raise ModemMisuse("no recording to stop")
         self.pending, self._lines = END_OF_DATA, []
@@ -164,12 +177,12 @@ class ModemCore:
                 else:
                     events.append(Tone(item.code))
             elif isinstance(item, EndOfData):
-                if self.mode is Mode.RECEIVE:
+                if self.mode in (Mode.RECEIVE, Mode.DUPLEX):
                     self.mode = Mode.COMMAND
                     if self.pending is None:  # the modem ended the recording by itself
                         self.pending = END_OF_DATA
                 events.append(DataEnded())
-            elif self.mode is Mode.RECEIVE:
+            elif self.mode in (Mode.RECEIVE, Mode.DUPLEX):
                 events.extend(self._audio(item))
             else:
                 self._text += item
@@ -197,7 +210,7 @@ class ModemCore:
             line = raw.decode("ascii", "replace").strip()
             if line:
                 events.extend(self._line(line, now))
-            if self.mode is Mode.RECEIVE:  # CONNECT to AT+VRX: what follows is audio
+            if self.mode in (Mode.RECEIVE, Mode.DUPLEX):  # after CONNECT: audio follows
                 rest, self._text = bytes(self._text), bytearray()
                 self._skip_lf = True
                 events.extend(self._audio(rest))
@@ -228,8 +241,10 @@ class ModemCore:
             lines, self._lines = self._lines, []
             if line == "CONNECT" and command.startswith("AT+VRX"):
                 self.mode = Mode.RECEIVE
-            elif line == "CONNECT" and command.startswith(("AT+VTX", "AT+VTR")):
+            elif line == "CONNECT" and command.startswith("AT+VTX"):
                 self.mode = Mode.TRANSMIT
+            elif line == "CONNECT" and command.startswith("AT+VTR"):
+                self.mode = Mode.DUPLEX
             return [Reply(command, line, lines)]
         if self.pending is not None:
             self._lines.append(line)

@@ -1,7 +1,7 @@
 """DLE shielding of V.253 voice data (ITU-T V.253 §4.3 and hardware-protocols.md).
 
 Towards the modem every 0x10 in the audio is doubled and a transmission ends with `DLE ETX`
-(abort: `DLE CAN DLE ETX`; stop a recording: `DLE !`). From the modem, `DLE DLE` is one 0x10,
+(abort: `DLE CAN DLE ETX`; stop a recording: `DLE !`, a duplex session: `DLE ^`). From the modem, `DLE DLE` is one 0x10,
 `DLE SUB` two, `DLE ETX` ends the data and `DLE <other>` is an event (a digit, a tone, loop-current
 break...). No I/O: the decoder is fed bytes and returns what they mean, and keeps a trailing lone
 DLE until the next feed.
@@ -16,6 +16,7 @@ DLE, ETX, SUB, CAN = 0x10, 0x03, 0x1A, 0x18
 END_PLAY = bytes([DLE, ETX])
 ABORT_PLAY = bytes([DLE, CAN, DLE, ETX])
 STOP_RECORD = b"\x10!"
+STOP_DUPLEX = b"\x10^"  # ends AT+VTR (full duplex); the modem answers DLE ETX, OK
 
 
 def escape(audio: bytes) -> bytes:

@@ -5,7 +5,8 @@ The driver under test opens `emulator.path` (a symlink to the pty's slave, like 
 rings with caller ID (formatted lines with or without spaces, or raw MDMF hex), takes audio after
 `AT+VTX` with DLE doubling and plays it out at 8000 bytes a second (reporting `DLE u` when the
 driver falls behind), streams audio after `AT+VRX` until `DLE !`, and reports keys (`DLE 1`, or
-bracketed `DLE / DLE 1 DLE ~`), loop-current break (`DLE l`) and busy tone. It can stop reading
+bracketed `DLE / DLE 1 DLE ~`), loop-current break (`DLE l`) and busy tone. After `AT+VTR` (full duplex) it streams its speech and keeps
+what the driver sends (`heard`) until `DLE ^`. It can stop reading
 (CTS low: the pty fills and the driver's writes wait), stop answering, send garbage, or vanish.
 """
 
@@ -47,10 +48,12 @@ class ModemEmulator:
         self.silence_byte = 0x80
         self.dial_result = "VCON"
         self.dialled: list[str] = []
+        self.heard = bytearray()  # what the driver sent during AT+VTR (full duplex)
         self.underruns = 0
         self.reading = True  # False: CTS low
         self.gone = False
         self._changed = trio.Event()
+        self._write_lock = trio.Lock()
         self._master = -1
         self._slave = -1
         self._line = bytearray()
@@ -120,12 +123,13 @@ class ModemEmulator:
             self._feed(data)
 
     async def send(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view and not self.gone:
-            try:
-                view = view[os.write(self._master, view):]
-            except BlockingIOError:
-                await trio.lowlevel.wait_writable(self._master)
+        async with self._write_lock:  # events and streamed audio share the one tty
+            view = memoryview(data)
+            while view and not self.gone:
+                try:
+                    view = view[os.write(self._master, view):]
+                except BlockingIOError:
+                    await trio.lowlevel.wait_writable(self._master)
 
     def _send_soon(self, data: bytes) -> None:
         self._nursery_start(self.send, data)
@@ -158,6 +162,8 @@ class ModemEmulator:
                 assert self._session is not None
                 self._session.audio.append(b)
                 self._received += 1
+            elif self.mode == "vtr":
+                self.heard.append(b)
             elif self.mode == "command":
                 if b in (0x0D, 0x0A):
                     if self._line:
@@ -181,6 +187,11 @@ class ModemEmulator:
                 self._etx = True
         elif self.mode == "vrx" and code == ord("!"):
             self._vrx_stop = True
+        elif self.mode == "vtr":
+            if code == DLE:
+                self.heard.append(DLE)
+            elif code == ord("^"):
+                self._vrx_stop = True
 
     def _command(self, text: str) -> None:
         self.commands.append(text)
@@ -205,8 +216,8 @@ class ModemEmulator:
             self._received, self._etx = 0, False
             self._send_soon(b"\r\nCONNECT\r\n")
             self._nursery_start(self._play_out, self._session)
-        elif up == "AT+VRX":
-            self.mode = "vrx"
+        elif up in ("AT+VRX", "AT+VTR"):
+            self.mode = "vrx" if up == "AT+VRX" else "vtr"
             self._vrx_stop = False
             self._nursery_start(self._stream_speech)
         elif up.startswith("ATH"):
