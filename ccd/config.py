@@ -30,6 +30,8 @@ from ccd.reports import settings as wallboard_settings
 from ccd.reports.settings import WallboardSettings
 from ccd.workorders import settings as workorder_settings
 from ccd.workorders.settings import WorkOrderSettings
+from hw.dialogic import settings as dialogic_settings
+from hw.dialogic.settings import DialogicSettings
 from hw.modem import settings as modem_settings
 from hw.modem.settings import ModemSettings
 
@@ -110,6 +112,8 @@ class Config(Base):
     console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
     # Analog lines, one `[[modem]]` table each (none by default; ccd.toml shows an example).
     modem: list[ModemSettings] = msgspec.field(default_factory=list)
+    # Dialogic voice-board channels, one `[[dialogic]]` table each (none by default).
+    dialogic: list[DialogicSettings] = msgspec.field(default_factory=list)
     # Where the file was read from: relative paths are resolved against its folder.
     source: str = ""
 
@@ -216,6 +220,7 @@ def _validate(config: Config, file: str) -> None:
         wallboard_settings.validate(config.wallboard)
         console_settings.validate(config.console)
         modem_settings.validate(config.modem)
+        dialogic_settings.validate(config.dialogic)
     except ConfigError as e:
         raise ConfigError(f"{file}: {e.message}", file=file, **e.details) from None
 
@@ -302,6 +307,6 @@ def dump_defaults() -> dict[str, dict[str, Any]]:
     """Every setting and its default, by section (used by tests to keep ccd.toml complete)."""
     out = msgspec.to_builtins(Config())
     out.pop("source", None)
-    for entries in ("modem",):  # arrays of tables: ccd.toml has a commented example instead
+    for entries in ("modem", "dialogic"):  # arrays of tables: ccd.toml has a commented example instead
         out.pop(entries, None)
     return out

@@ -27,6 +27,7 @@ from ccd.ivr.flow import validate_flow
 from ccd.ivr.prompts import PromptStore
 from ccd.telephony.ivr_services import DaemonIvrServices
 from hw.base import Channel, Driver
+from hw.dialogic.driver import DialogicDriver
 from hw.drivers import DriverSet
 from hw.modem.channel import LOST_REASON as LINE_LOST
 from hw.modem.driver import ModemDriver
@@ -95,6 +96,8 @@ class Telephony:
             self.driver = drivers["sip"] = make_driver(self.config, on_leg_lost=self._leg_lost)
         if self.config.modem:
             drivers["modem"] = ModemDriver("modem", self.config.modem)
+        if self.config.dialogic:
+            drivers["dialogic"] = DialogicDriver("dialogic", self.config.dialogic)
         self.drivers = DriverSet(drivers)
         self.engine = Engine(
             self.flow,
@@ -135,9 +138,14 @@ class Telephony:
             log.warning("call %s lost with its media worker", call_id)
 
     def line_statistics(self) -> dict[str, Any]:
-        """Every analog line with its state, for `ccd status` and the wallboard."""
-        modem = self.drivers.drivers.get("modem")
-        return dict(modem.statistics()) if modem is not None else {}
+        """Every analog line and board channel with its state, for `ccd status`."""
+        lines: list[dict[str, Any]] = []
+        for name in ("modem", "dialogic"):
+            driver = self.drivers.drivers.get(name)
+            if driver is not None:
+                stats = driver.statistics()
+                lines += [{"driver": name, **line} for line in stats.get("lines", [])]  # type: ignore[attr-defined]
+        return {"lines": lines, "up": sum(1 for ln in lines if ln["state"] != "down")}
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self.log.fail_open(reason="daemon-restart")
@@ -148,7 +156,7 @@ class Telephony:
             if acd is not None:
                 acd.callback_handler = self._callback
             self.daemon.status_sources["sip"] = self.statistics
-            if "modem" in self.drivers.drivers:
+            if {"modem", "dialogic"} & set(self.drivers.drivers):
                 self.daemon.status_sources["lines"] = self.line_statistics
             self.daemon.reload_hooks.append(self.reload)
             self.daemon.sip = self.driver
