@@ -8,14 +8,13 @@ import subprocess
 import sys
 
 import pytest
-import trio
 
 from tests.daemon_proc import DaemonProcess
 from tests.dialogic.test_driver import runtime_dir  # noqa: F401 - the fixture
 
 
 @pytest.mark.parametrize("present", [True, False])
-async def test_daemon_with_board_channels(tmp_path, runtime_dir, present):  # noqa: F811
+def test_daemon_with_board_channels(tmp_path, runtime_dir, present):  # noqa: F811
     out = subprocess.run([sys.executable, "-m", "ccd", "init", "--dir", str(tmp_path / "site")],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -23,7 +22,7 @@ async def test_daemon_with_board_channels(tmp_path, runtime_dir, present):  # no
     folder = runtime_dir if present else tmp_path / "no-runtime"
     with config.open("a", encoding="utf-8") as f:
         f.write(f'\n[[dialogic]]\nname = "dxxxB3C1"\nlibrary_dir = "{folder}"\n')
-    daemon = await trio.to_thread.run_sync(DaemonProcess(config).start)
+    daemon = DaemonProcess(config).start()
     try:
         status = subprocess.run([sys.executable, "-m", "ccd", "--config", str(config), "status",
                                  "--json"], capture_output=True, text=True)
