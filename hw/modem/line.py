@@ -234,7 +234,8 @@ class ModemLine:
         s, q = self.settings, self.settings.quirks
         vcid = {"formatted": 1, "raw": 2, "off": 0}[s.caller_id]
         commands = [
-            "ATE0", "AT+FCLASS=8", f"AT+VSD={s.silence_sensitivity},{round(s.silence_s * 10)}",
+            # ATH0 first: a line left off hook (the daemon killed mid-call) takes no calls
+            "ATE0", "ATH0", "AT+FCLASS=8", f"AT+VSD={s.silence_sensitivity},{round(s.silence_s * 10)}",
             f"AT+VGT={s.transmit_gain}", f"AT+VGR={s.receive_gain}", "AT+IFC=2,2",
             f"AT+VCID={vcid}", "AT+VNH=0", "AT+VIT=60", "AT+VDR=1,5",
             f"AT+VTD={max(1, q.tone_duration_ms // 10)}", *q.init,

@@ -44,6 +44,7 @@ class ModemEmulator:
         self.mode = "command"
         self.refuse: set[str] = set()  # commands answered ERROR
         self.mute: set[str] = set()  # commands never answered (a hung modem)
+        self.garble: set[str] = set()  # commands answered with line noise instead of a result
         self.speech = b""  # what the caller says after AT+VRX (modem format), then silence
         self.silence_byte = 0x80
         self.dial_result = "VCON"
@@ -196,6 +197,9 @@ class ModemEmulator:
     def _command(self, text: str) -> None:
         self.commands.append(text)
         if text in self.mute:
+            return
+        if text in self.garble:
+            self._send_soon(b"\r\n\xff\x00G\x9a#~\x13\x11\x10\r\n+++\r\n")
             return
         if text in self.refuse:
             self._send_soon(b"\r\nERROR\r\n")

@@ -267,3 +267,21 @@ async def test_originate_busy(tmp_path):
             await driver.originate("modem:line1/95598", timeout=10)
         assert gone.value.code == 486  # type: ignore[attr-defined]
         assert not emu.offhook and driver.line("line1").state == "idle"
+
+
+async def test_garbage_from_the_modem_never_stops_the_line(tmp_path):
+    prompt = tone_wav(tmp_path / "p.wav", 0.5)
+    async with modem_line(tmp_path) as (emu, driver), trio.open_nursery() as nursery:
+        await emu.send(b"\x00\xff\x10\x10garbage\r\nNMBR\r\n\x10\x03OK?\r\n")  # while idle
+        channel = await answered_call(emu, driver, nursery)
+        assert await channel.play([prompt]) is None
+        emu.garble.add("ATH0")  # noise instead of OK when it should hang up
+        await channel.hangup()
+        emu.garble.clear()
+        line = driver.line("line1")
+        with trio.fail_after(15):
+            await line.wait_state("idle", restarts=1)
+        assert "ATH0" in line.last_error and not emu.offhook  # reset, and put on hook
+        again = await answered_call(emu, driver, nursery)
+        assert await again.play([prompt]) is None
+        await again.hangup()
