@@ -295,11 +295,14 @@ class ModemChannel(Channel):
             self._rx.clear()
             self._tones.clear()
             self._data_ended = False
-            self._recording = True
+            self._recording = True  # before the command: audio may follow CONNECT at once
             try:
                 await line.command("AT+VRX", accept=("CONNECT",))
             except PortLost:
                 self.lose()
+            except DriverFault:
+                self._recording = False
+                raise
             ended_by, digit = "max", ""
             fmt = line.fmt
             rate = fmt.bytes_per_second
