@@ -30,6 +30,10 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(cli_calls.app, name="calls")
 
+    from ccd import cli_smdr
+
+    app.add_typer(cli_smdr.app, name="smdr")
+
     app.command("phone", help=cli_phone.phone.__doc__)(cli_phone.phone)
     register_deploy(app)
 
