@@ -9,7 +9,7 @@ SITE   ?= demo-site
 # Debian packages the daemon, its tests and benchmarks use; installed when run as root.
 DEBS   := espeak-ng sox sip-tester tmux kamailio systemd
 
-.PHONY: demo test deps venv lock lint bench bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent bench-db clean
+.PHONY: demo test deps venv lock lint bench bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent bench-db bench-modem clean
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -59,7 +59,7 @@ demo: deps venv
 	exec $(BIN)/ccd --config $(SITE)/ccd.toml run
 
 # Benchmarks print figures (and write JSON to bench/out/); they never pass or fail on speed.
-bench: bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent bench-db
+bench: bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent bench-db bench-modem
 
 bench-db: venv
 	$(BIN)/python bench/db/writer_bench.py
@@ -79,6 +79,11 @@ bench-history: venv
 SIP_ARGS ?= --workers 1
 bench-sip: deps venv
 	$(BIN)/python bench/sip/ramp.py $(SIP_ARGS)
+
+# CPU per active modem line (play + DTMF) and the worst audio gap at 8 kHz, against pty emulators.
+MODEM_ARGS ?= --lines 4 --seconds 120
+bench-modem: venv
+	$(BIN)/python bench/modem/bench_lines.py $(MODEM_ARGS)
 
 clean:
 	rm -rf $(VENV) $(VENV)-lock $(SITE) var .pytest_cache .mypy_cache .ruff_cache

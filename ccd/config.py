@@ -33,6 +33,10 @@ from ccd.workorders import settings as workorder_settings
 from ccd.workorders.settings import WorkOrderSettings
 from db import settings as database_settings
 from db.settings import DatabaseSettings
+from hw.dialogic import settings as dialogic_settings
+from hw.dialogic.settings import DialogicSettings
+from hw.modem import settings as modem_settings
+from hw.modem.settings import ModemSettings
 
 
 class Base(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -118,6 +122,10 @@ class Config(Base):
     wallboard: WallboardSettings = msgspec.field(default_factory=WallboardSettings)
     console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
+    # Analog lines, one `[[modem]]` table each (none by default; ccd.toml shows an example).
+    modem: list[ModemSettings] = msgspec.field(default_factory=list)
+    # Dialogic voice-board channels, one `[[dialogic]]` table each (none by default).
+    dialogic: list[DialogicSettings] = msgspec.field(default_factory=list)
     # Where the file was read from: relative paths are resolved against its folder.
     source: str = ""
 
@@ -242,6 +250,8 @@ def _validate(config: Config, file: str) -> None:
         wallboard_settings.validate(config.wallboard)
         console_settings.validate(config.console)
         database_settings.validate(config.database)
+        modem_settings.validate(config.modem)
+        dialogic_settings.validate(config.dialogic)
     except ConfigError as e:
         raise ConfigError(f"{file}: {e.message}", file=file, **e.details) from None
 
@@ -330,4 +340,6 @@ def dump_defaults() -> dict[str, dict[str, Any]]:
     """Every setting and its default, by section (used by tests to keep ccd.toml complete)."""
     out = msgspec.to_builtins(Config())
     out.pop("source", None)
+    for entries in ("modem", "dialogic"):  # arrays of tables: ccd.toml has a commented example instead
+        out.pop(entries, None)
     return out

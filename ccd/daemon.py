@@ -210,7 +210,7 @@ def _extra_services(config: configuration.Config) -> list[Callable[..., Awaitabl
     from ccd.workorders import daemon as workorders
 
     services: list[Callable[..., Awaitable[None]]] = [workorders.serve, wallboard.serve]
-    if config.sip.enabled:
+    if config.sip.enabled or config.modem or config.dialogic:
         from ccd.telephony import service as telephony
 
         services.append(telephony.serve)

@@ -25,7 +25,7 @@ from ccd.acd.settings import AcdSettings
 from ccd.acd.supervision import Supervision
 from ccd.calls import CallLog, new_call_id
 from ccd.errors import CcdError
-from hw.base import Channel
+from hw.base import Channel, Driver
 
 log = logging.getLogger("ccd.acd")
 
@@ -53,6 +53,8 @@ class CallerQueueing:
     """The runtime's caller-facing methods (mixed into `AcdRuntime`, which sets these fields)."""
 
     db: sqlite_utils.Database
+    driver: Driver | None
+    directory: tables.StationDirectory
     settings: AcdSettings
     acd: Acd
     service: AcdService
@@ -95,6 +97,8 @@ class CallerQueueing:
         the leg goes back to whoever queued it. Raises `no-such-queue` before queueing.
         """
         self.acd.queue_config(queue)  # no-such-queue before anything else
+        if not self._any_station_reaches(channel):
+            return await self.callback_only(channel, queue, call_id=call_id, lang=lang)
         own_row = call_id is None
         if call_id is None:
             call_id = new_call_id()
@@ -141,6 +145,37 @@ class CallerQueueing:
                     by = "agent" if outcome.outcome == "completed" else "caller"
                     self.call_log.end(call_id, hangup_by=by)
         return outcome
+
+    def _any_station_reaches(self, channel: Channel) -> bool:
+        """Whether some station could be bridged with `channel` at all. An analog caller on a
+        site whose stations are all SIP cannot be (see hw.drivers): ringing agents for them
+        would only mark every agent 'missed'."""
+        can_bridge = getattr(self.driver, "can_bridge", None)
+        stations = self.directory.all().values()
+        if can_bridge is None or not stations:
+            return True  # nothing to judge by: the caller waits as anyone would
+        return any(can_bridge(channel, st.uri) for st in stations)
+
+    async def callback_only(self, channel: Channel, queue: str, *, call_id: str | None = None,
+                            lang: str | None = None) -> QueueOutcome:
+        """Offer the caller a callback instead of a place in the queue (their line cannot
+        reach an agent's station). 'callback' with the number, or 'left' if they give none."""
+        if call_id is not None:
+            self.call_log.event(call_id, "acd_callback_offered",
+                                {"queue": queue, "reason": "no-station-on-this-line"})
+        call_id = call_id or new_call_id()
+        leg = ChannelCaller(channel, announcer=self.announcer, lang=lang or self.language,
+                            music=self._music)
+        log.info("call %s on %s cannot reach a station; offering a callback", call_id,
+                 channel.info.leg_id)
+        number = await leg.ask_callback_number()
+        if not number:
+            return QueueOutcome(call_id, "left")
+        if self.callback_handler is not None:
+            await self.callback_handler(channel.caller, number, queue, call_id)
+        with quietly("hang up the caller", channel):
+            await channel.hangup()
+        return QueueOutcome(call_id, "callback", callback_number=number)
 
     async def keep_recording(
         self, call_id: str, channel: Channel, recording: CallRecording

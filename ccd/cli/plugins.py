@@ -34,6 +34,10 @@ def register(app: typer.Typer) -> None:
 
     app.command("audit", help=cli_audit.audit.__doc__)(cli_audit.audit)
 
+    from ccd import cli_smdr
+
+    app.add_typer(cli_smdr.app, name="smdr")
+
     app.command("phone", help=cli_phone.phone.__doc__)(cli_phone.phone)
     register_deploy(app)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import tomllib
@@ -16,7 +18,7 @@ import typer
 
 import db as database
 from ccd import config as configuration
-from ccd import log, secrets
+from ccd import log, secrets, words
 from ccd.cli.context import connect, fail, state
 from ccd.errors import CcdError
 from ccd.filemodes import secure_site
@@ -179,12 +181,25 @@ def status(
         typer.echo(json.dumps(result, ensure_ascii=False))
         return
     for key, value in result.items():
-        if isinstance(value, dict):
+        if key == "lines" and isinstance(value, dict):
+            _echo_lines(value, state(ctx).config)
+        elif isinstance(value, dict):
             typer.echo(f"{key}:")
             for k, v in value.items():
                 typer.echo(f"  {k:<16} {v}")
         else:
             typer.echo(f"{key:<18} {value}")
+
+
+def _echo_lines(lines: dict[str, Any], config: Any) -> None:
+    """Analog lines, one a row: name, state, since when (site time), calls, last fault."""
+    from hw.modem import catalogue
+
+    lang, zone = config.site.language, ZoneInfo(config.site.timezone)
+    typer.echo(words.text(catalogue.TEXTS, "lines", lang) + ":")
+    for line in lines.get("lines", []):
+        since = dt.datetime.fromtimestamp(line.get("since", 0), zone).strftime("%m-%d %H:%M:%S")
+        typer.echo("  " + catalogue.line_row(line, since, lang))
 
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)

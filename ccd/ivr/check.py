@@ -182,9 +182,9 @@ class _Checker:
             bad("record needs 0 < min_seconds < max_seconds")
         if isinstance(node, n.Transfer | n.Queue):
             uri = node.uri if isinstance(node, n.Transfer) else node.fallback
-            if uri and not uri.startswith("$") and not re.match(r"^(sips?|tel):\S+$", uri):
+            if uri and not uri.startswith("$") and not re.match(r"^(sips?|tel|modem):\S+$", uri):
                 bad(f"{'uri' if isinstance(node, n.Transfer) else 'fallback'} {uri!r} is not a "
-                    "SIP URI (sip:user@host) or a $variable")
+                    "SIP URI (sip:user@host), an analog line's modem:NUMBER or a $variable")
         for var in self._sets(node):
             if not n.VAR_NAME.match(var):
                 bad(f"variable name {var!r} must be lower case letters, digits and '_'")

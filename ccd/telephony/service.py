@@ -1,9 +1,12 @@
-"""The telephony service: SIP media workers answer the hotline, each call runs the IVR in its own task.
+"""The telephony service: every driver answers the hotline, each call runs the IVR in its own task.
+
+Drivers run side by side (SIP media workers, analog lines on voice modems); the IVR and the ACD
+get them as one `DriverSet`, which places each outbound leg with the driver of its URI's scheme.
 
 Per call: a `calls` row is written before the caller hears anything, every IVR step becomes a
 `call_events` row as it happens, and the row is closed with the path, digits and disposition
 when the call ends — however it ends. A media worker that dies takes its calls with it; those
-are closed as FAILED with `hangup_by = 'worker-lost'`. One call's failure (a bug, a bad prompt)
+are closed as FAILED with `hangup_by = 'worker-lost'` (a modem that vanishes: 'line-lost'). One call's failure (a bug, a bad prompt)
 is contained in that call's task and never reaches the daemon.
 """
 
@@ -25,9 +28,16 @@ from ccd.ivr.prompts import PromptsMissing, PromptStore
 from ccd.telephony.edge import LostCalls, make_edge, uses_edge, worker_layout
 from ccd.telephony.ivr_services import DaemonIvrServices
 from ccd.telephony.prompts import prepare_prompts
-from hw.base import Channel, HangupCause
+from hw.base import Channel, Driver, HangupCause
+from hw.dialogic.driver import DialogicDriver
+from hw.drivers import DriverSet
+from hw.modem.channel import LOST_REASON as LINE_LOST
+from hw.modem.driver import ModemDriver
 from hw.sip import SipChannel, SipDriver, SipRegistration
 from hw.sipworker.channel import LOST_REASON
+
+# Why a leg ended when its driver lost it (the call is then FAILED, hung up by that reason).
+LOST_REASONS = (LOST_REASON, LINE_LOST)
 
 log = logging.getLogger("ccd.telephony")
 
@@ -86,24 +96,35 @@ class Telephony:
                            getattr(daemon, "sealer", None))
         daemon.call_log = self.log
         self.flow = load_flow(self.config)
-        self.driver = make_driver(self.config, on_leg_lost=self._leg_lost)
-        self.edge = make_edge(self.config, self.driver) if uses_edge(self.config) else None
-        self.lost_calls = LostCalls(self.edge, self.driver) if self.edge is not None else None
-        if self.lost_calls is not None:
-            self.driver.on_worker_lost = self.lost_calls.worker_lost
+        # The SIP driver (None when sip.enabled is false) and every driver by URI scheme.
+        self.driver: SipDriver | None = None
+        self.edge = None
+        self.lost_calls: LostCalls | None = None
+        drivers: dict[str, Driver] = {}
+        if self.config.sip.enabled:
+            self.driver = drivers["sip"] = make_driver(self.config, on_leg_lost=self._leg_lost)
+            self.edge = make_edge(self.config, self.driver) if uses_edge(self.config) else None
+            if self.edge is not None:
+                self.lost_calls = LostCalls(self.edge, self.driver)
+                self.driver.on_worker_lost = self.lost_calls.worker_lost
+        if self.config.modem:
+            drivers["modem"] = ModemDriver("modem", self.config.modem)
+        if self.config.dialogic:
+            drivers["dialogic"] = DialogicDriver("dialogic", self.config.dialogic)
+        self.drivers = DriverSet(drivers)
         self.engine = Engine(
             self.flow,
             PromptStore(self.config.path(self.config.paths.prompts)),
             BaseServices(),  # every call runs with its own DaemonIvrServices (its call id)
             recordings_dir=self.config.path(self.config.paths.recordings),
-            driver=self.driver,
+            driver=self.drivers,
             agent_uri=self.config.ivr.agent_uri,
         )
         self.calls: dict[str, str] = {}  # leg id → call id, for calls in progress
         self.handled = 0
 
     def statistics(self) -> dict[str, Any]:
-        stats = dict(self.driver.statistics())
+        stats = dict(self.driver.statistics()) if self.driver is not None else {}
         stats["calls_in_progress"] = len(self.calls)
         stats["calls_handled"] = self.handled
         stats["flow"] = str(flow_path(self.config))
@@ -137,25 +158,47 @@ class Telephony:
         if self.lost_calls is not None:
             self.lost_calls.lost(channel)
 
+    def line_statistics(self) -> dict[str, Any]:
+        """Every analog line and board channel with its state, for `ccd status`."""
+        lines: list[dict[str, Any]] = []
+        for name in ("modem", "dialogic"):
+            driver = self.drivers.drivers.get(name)
+            if driver is not None:
+                stats = driver.statistics()
+                lines += [{"driver": name, **line} for line in stats.get("lines", [])]  # type: ignore[attr-defined]
+        return {"lines": lines, "up": sum(1 for ln in lines if ln["state"] != "down")}
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await _prepare_prompts(self.config, self.flow)  # PromptsMissing: no calls taken at all
         async with trio.open_nursery() as nursery:
-            await nursery.start(self.driver.run)
-            address = self.driver.uri
+            for driver in self.drivers.drivers.values():
+                await nursery.start(driver.run)  # type: ignore[attr-defined]
             if self.edge is not None and self.lost_calls is not None:
                 await nursery.start(self.edge.run)
                 nursery.start_soon(self.lost_calls.run)
-                address = f"sip:ccd@{self.config.sip.listen}"
-            acd = await nursery.start(start_acd, self.daemon, self.driver)
+            acd = await nursery.start(start_acd, self.daemon, self.drivers)
             if acd is not None:
                 acd.callback_handler = self._callback
             self.daemon.status_sources["sip"] = self.statistics
+            if {"modem", "dialogic"} & set(self.drivers.drivers):
+                self.daemon.status_sources["lines"] = self.line_statistics
             self.daemon.reload_hooks.append(self.reload)
             self.daemon.sip = self.driver
-            log.info("answering SIP calls at %s", address)
+            if self.driver is not None:
+                address = (f"sip:ccd@{self.config.sip.listen}" if self.edge is not None
+                           else self.driver.uri)
+                log.info("answering SIP calls at %s", address)
+            for name, driver in self.drivers.drivers.items():
+                if name != "sip":
+                    log.info("answering %s calls on %d line(s)", name,
+                             len(getattr(driver, "lines", ())))
+                nursery.start_soon(self._accept, driver)
             task_status.started()
+
+    async def _accept(self, driver: Driver) -> None:
+        async with trio.open_nursery() as nursery:
             while True:
-                channel = await self.driver.incoming()
+                channel = await driver.incoming()
                 nursery.start_soon(self.handle_call, channel)
 
     async def handle_call(self, channel: Channel) -> None:
@@ -174,6 +217,10 @@ class Telephony:
             call_id, src=info.caller, dst=info.called, direction="in",
             channel=info.leg_id,
         )
+        if "callerid_raw" in info.extra:  # an analog line: what the caller ID said, as sent
+            self.log.event(call_id, "callerid", {
+                k.removeprefix("callerid_"): v for k, v in info.extra.items()
+                if k.startswith("callerid_")} | {"line": info.extra.get("line", "")})
 
         def on_event(kind: str, data: dict[str, Any]) -> None:
             if kind == "answer":
@@ -199,7 +246,7 @@ class Telephony:
         self.calls.pop(channel.info.leg_id, None)
         self.handled += 1
         ended = getattr(channel, "ended", None)
-        lost = ended is not None and ended.reason == LOST_REASON
+        lost = ended is not None and ended.reason in LOST_REASONS
         fields: dict[str, Any] = {}
         if summary is not None:
             fields = dict(
@@ -212,7 +259,7 @@ class Telephony:
             )
         disposition: str | None
         if lost or summary is None:
-            disposition, by = FAILED, ("worker-lost" if lost else "error")
+            disposition, by = FAILED, (ended.reason if lost and ended else "error")
         else:
             disposition = DISPOSITIONS.get(summary.disposition)
             if disposition is None:

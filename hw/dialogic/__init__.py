@@ -1,0 +1,1 @@
+"""Dialogic voice boards through the R4 API (ctypes on libdxxx / libsrl)."""
