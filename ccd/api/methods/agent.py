@@ -84,7 +84,9 @@ async def login(ctx: Context, params: LoginParams) -> dict[str, Any]:
     """Log in at a station (not ready, unless ready=true); answer='console' answers calls from
     the console (`agent.answer`) on a phone that auto-answers."""
     me = ctx.session.username
-    runtime(ctx).login(me, params.station, ready=params.ready, answer=params.answer, by=me)
+    acd = runtime(ctx)
+    acd.login(me, params.station, ready=params.ready, answer=params.answer, by=me)
+    acd.consoles.attach(me, ctx.connection)
     return await _state(ctx)
 
 
@@ -120,8 +122,13 @@ async def not_ready(ctx: Context, params: NotReadyParams) -> dict[str, Any]:
 
 @method("agent.state", roles=AGENT)
 async def state(ctx: Context, params: NoParams) -> dict[str, Any]:
-    """The agent's state, station, current call and how long they have been in the state."""
-    return await _state(ctx)
+    """The agent's state, station, current call and how long they have been in the state. The
+    connection that asks is taken as the agent's console: when the last one closes, the agent
+    is logged out (ccd.acd.consoles)."""
+    result = await _state(ctx)
+    if result.get("state") != "logged_out":
+        runtime(ctx).consoles.attach(ctx.session.username, ctx.connection)
+    return result
 
 
 @method("agent.answer", roles=AGENT)
