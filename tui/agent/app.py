@@ -88,14 +88,16 @@ class AgentConsoleApp(CallActions, Workflows):
 
     def __init__(self, client: Any, *, language: str = "zh", keys: Mapping[str, str] | None = None,
                  agent: str = "", station: str = "", answer: str = "console",
-                 clock: Callable[[], float] = time.time, retry_s: float = 0.3) -> None:
+                 clock: Callable[[], float] = time.time, retry_s: float = 0.3,
+                 timezone: str = "Asia/Shanghai") -> None:
         """client: an AsyncioClient (not connected); language: 'zh' or 'en'; keys: {action: key}
         overrides; agent/station: prefilled on the login screen; answer: 'console' (the answer
         key answers an auto-answer phone) or 'phone'; clock: Unix time (tests freeze it);
-        retry_s: first reconnect pause (doubles up to 5 s)."""
+        retry_s: first reconnect pause (doubles up to 5 s); timezone: the site's, for every
+        time shown (the daemon's `hello` overrides it)."""
         super().__init__(client, language=language, keys={**DEFAULT_KEYS, **check_keys(keys or {})},
                          agent=agent, station=station, answer=answer, clock=clock,
-                         retry_s=retry_s)
+                         retry_s=retry_s, timezone=timezone)
         self.reconnects = 0
         self.pops_painted = 0
         self.on_pop_painted: Callable[[str | None], None] | None = None
@@ -114,6 +116,7 @@ class AgentConsoleApp(CallActions, Workflows):
         try:
             if not self.client.connected:
                 await self.client.open()
+            self.use_site_zone(getattr(self.client, "server_info", {}).get("timezone"))
             await self.client.login(agent, password)
             self.options = Options.from_reply(await self._options())
             if not station:

@@ -6,11 +6,16 @@ than cutting one off; markup is escaped (customer data is never markup).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.markup import escape
 
+from ccd import timefmt
 from tui.agent.catalog import Texts
+
+SITE = ZoneInfo("Asia/Shanghai")  # the default site's; the console passes its daemon's
 
 
 def clock(seconds: float) -> str:
@@ -70,7 +75,7 @@ def call_lines(call: dict[str, Any] | None, state: str, offer: dict[str, Any], t
     return [escape(line) for line in lines]
 
 
-def pop_lines(pop: dict[str, Any], t: Texts) -> list[str]:
+def pop_lines(pop: dict[str, Any], t: Texts, zone: dt.tzinfo = SITE) -> list[str]:
     """The customer, their accounts, outages, last contacts and open work orders."""
     customer = pop.get("customer")
     lines: list[str] = []
@@ -96,7 +101,8 @@ def pop_lines(pop: dict[str, Any], t: Texts) -> list[str]:
             cause = (o.get("cause_en") if t.language == "en" else None) or o.get("cause") or ""
             lines.append("[b]" + escape(t(
                 "outage_line", utility=t.maybe("utility", o.get("utility")), area=area,
-                cause=cause, starts=_short(o.get("starts_at")), ends=_short(o.get("ends_at"))))
+                cause=cause, starts=_short(o.get("starts_at"), zone),
+                ends=_short(o.get("ends_at"), zone)))
                 + "[/b]")
         if not outages:
             lines.append(escape(t("no_outage")))
@@ -107,7 +113,7 @@ def pop_lines(pop: dict[str, Any], t: Texts) -> list[str]:
               for o in orders] or [escape(t("none"))]
     lines.append("[u]" + escape(t("contacts")) + "[/u]")
     contacts = pop.get("contacts") or []
-    lines += [escape(t("contact_line", at=_short(c.get("at")), kind=t.maybe("kind", c["kind"]),
+    lines += [escape(t("contact_line", at=_short(c.get("at"), zone), kind=t.maybe("kind", c["kind"]),
                        ref=c.get("ref") or "", status=c.get("status") or "",
                        summary=_cut(c.get("summary"), 30)))
               for c in contacts] or [escape(t("none"))]
@@ -121,10 +127,9 @@ def search_line(customer: dict[str, Any], t: Texts) -> str:
              matched=customer.get("matched_on", ""))
 
 
-def _short(at: Any) -> str:
-    """'2026-11-23T08:30:00.000Z' -> '11-23 08:30' (UTC, as stored)."""
-    text = str(at or "")
-    return f"{text[5:10]} {text[11:16]}" if len(text) >= 16 else text
+def _short(at: Any, zone: dt.tzinfo) -> str:
+    """'2026-11-23T00:30:00.000Z' -> '11-23 08:30' in the site's time zone (Asia/Shanghai)."""
+    return timefmt.local(at, zone, "%m-%d %H:%M") if at else ""
 
 
 def _cut(text: Any, width: int) -> str:
@@ -132,10 +137,10 @@ def _cut(text: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def task_line(task: dict[str, Any], t: Texts) -> str:
+def task_line(task: dict[str, Any], t: Texts, zone: dt.tzinfo = SITE) -> str:
     """'回访 · 11-23 09:00 · 13800000004 刘芳 · WO-20261123-0042 · note' for the task list."""
     who = " ".join(str(x) for x in (task.get("phone"), task.get("customer_name")) if x)
-    parts = [t.maybe("kind", task.get("kind")), _short(task.get("due_at")), who or "-",
+    parts = [t.maybe("kind", task.get("kind")), _short(task.get("due_at"), zone), who or "-",
              str(task.get("work_order") or ""), _cut(task.get("note"), 30)]
     return escape(" · ".join(p for p in parts if p))
 

@@ -132,7 +132,7 @@ class Workflows(ConsoleBase):
             return
         self.push_screen(TaskScreen(
             self.t("tasks_title", dial=self.key_label("dial")),
-            [(views.task_line(x, self.t), x) for x in tasks], self.t("tasks_none")),
+            [(views.task_line(x, self.t, self.zone), x) for x in tasks], self.t("tasks_none")),
             self._task_chosen)
 
     async def _task_chosen(self, chosen: tuple[str, Any] | None) -> None:
@@ -184,7 +184,7 @@ class Workflows(ConsoleBase):
             Field("note", t("note"), ""),
             Field("result", t("callback_result"), "done",
                   [(r, t(f"callback_{r}")) for r in ("done", "failed", "cancelled")]),
-        ], intro=[views.task_line(task, t)]), lambda form: self._callback_done(task, form))
+        ], intro=[views.task_line(task, t, self.zone)]), lambda form: self._callback_done(task, form))
 
     async def _callback_done(self, task: dict[str, Any], form: dict[str, str] | None) -> None:
         if form is not None:

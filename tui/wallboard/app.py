@@ -614,7 +614,7 @@ class WallboardApp(App[None]):
         except CcdError as exc:
             self.post_message(ActionResult("wallboard.call", call_id, False, exc.message))
             return
-        await self.push_screen(CallDetailsScreen(details, self.t))
+        await self.push_screen(CallDetailsScreen(details, self.t, self.zone))
 
     def on_action_result(self, message: ActionResult) -> None:
         label = {
