@@ -385,12 +385,14 @@ class Walker:
                 Record(name, node.max_seconds, node.silence_seconds, node.stop_digits), Recorded)
             if event.digit:
                 self._entered(name, event.digit)
+            spoken = event.seconds if event.voiced_s is None else event.voiced_s
             self._log("record", {"node": name, "path": event.path, "seconds": event.seconds,
-                                 "ended_by": event.ended_by})
+                                 "voiced_s": round(spoken, 2), "ended_by": event.ended_by})
             if event.ended_by == "hangup":
                 self.hung_up = True
                 self._log("hangup", {"by": "caller", "cause": 200, "node": name})
-            if event.seconds >= node.min_seconds:
+            # What counts is voice, not length: 5 s of silence ended by silence is no report.
+            if spoken >= node.min_seconds:
                 break
             if self.hung_up:
                 raise _CallerGone()

@@ -31,6 +31,17 @@ SPOKEN_STATUS = {
 }
 
 
+def caller_identity(db: Any, caller: str) -> dict[str, Any]:
+    """The customer (and, when they have only one, the account) behind a caller number, for a
+    call record the IVR flow did not identify; {} for an unknown number."""
+    found = lookup.customer_by_phone(db, caller) if caller else None
+    if not found:
+        return {}
+    accounts = found.get("accounts") or []
+    return {"customer_id": found["id"],
+            "account_no": accounts[0]["account_no"] if len(accounts) == 1 else None}
+
+
 class DaemonIvrServices(BaseServices):
     def __init__(self, daemon: Any, call_id: str, lang: str = "zh") -> None:
         self.daemon = daemon
@@ -152,11 +163,20 @@ class DaemonIvrServices(BaseServices):
         rec_id = self.daemon.call_log.recording(
             self.call_id, str(recording), kind="voice-report", seconds=seconds
         )
+        customer_id = None
+        if not account:  # a known caller's report is for their customer (and their one account)
+            known = self._customer_by_phone(caller)
+            if known is not None:
+                customer_id = known["customer_id"]
+                found = lookup.customer_by_phone(self.db, caller) or {}
+                if len(found.get("accounts") or []) == 1:
+                    account = str(known["account_no"])
         wo = workorders.create(
             type=kind,
             created_by="ivr",
             source="ivr",
             phone=caller if lookup.normalize_phone(caller) else "",
+            customer_id=customer_id,
             account_no=account or None,
             call_id=self.call_id,
             description=f"IVR {kind}: voice report ({seconds:.0f} s)",

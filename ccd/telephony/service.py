@@ -22,7 +22,7 @@ from ccd.ivr.catalogue import load_catalogue
 from ccd.ivr.engine import BaseServices, Engine
 from ccd.ivr.flow import validate_flow
 from ccd.ivr.prompts import PromptStore
-from ccd.telephony.ivr_services import DaemonIvrServices
+from ccd.telephony.ivr_services import DaemonIvrServices, caller_identity
 from hw.base import Channel
 from hw.sip import SipChannel, SipDriver, SipRegistration
 from hw.sipworker.channel import LOST_REASON
@@ -178,6 +178,8 @@ class Telephony:
                 customer_id=summary.customer_id,
                 account_no=summary.account_no or None,
             )
+            if summary.customer_id is None:  # the flow never looked the caller up by number
+                fields.update(caller_identity(self.daemon.db, channel.info.caller))
         disposition: str | None
         if lost or summary is None:
             disposition, by = FAILED, ("worker-lost" if lost else "error")

@@ -162,6 +162,10 @@ async def test_repair_report_records_the_caller_and_opens_a_work_order(hotline, 
         "SELECT id, type, source, call_id, phone, status FROM work_orders WHERE number = ?",
         (number,))[0]
     assert wo[1:5] == ("repair", "ivr", call_id, "13800000001")
+    # The caller was known by their number: the order and the call record say who it is for.
+    ((customer_id, account_no),) = hotline.query(
+        "SELECT customer_id, account_no FROM work_orders WHERE number = ?", (number,))
+    assert customer_id == 1 and account_no
     attachment = hotline.query(
         "SELECT a.path, r.call_id, r.seconds FROM attachments a JOIN recordings r "
         "ON r.id = a.recording_id WHERE a.work_order_id = ?", (wo[0],))
@@ -171,6 +175,26 @@ async def test_repair_report_records_the_caller_and_opens_a_work_order(hotline, 
     hears(Path(wav), present=[1000.0], absent=[2000.0])
     record = await hotline.wait_ended(call_id)
     assert record["digits"].startswith("21")
+    assert (record["customer_id"], record["account_no"]) == (customer_id, account_no)
+
+
+async def test_a_silent_repair_report_opens_no_work_order(hotline):
+    """The caller says nothing: the recorder stops on 5 s of silence; the IVR asks again
+    (repair/too_short) instead of sending a crew to a blank report."""
+    async with open_phone(rtp_port=free_rtp_block()) as phone:
+        call, call_id = await hotline.dial(phone, "13800000002")
+        await hotline.wait_for(call_id, "play", "main")
+        await call.send_dtmf("2", "rfc4733")
+        await hotline.wait_for(call_id, "play", "report")
+        await call.send_dtmf("1", "rfc4733")
+        await hotline.wait_for(call_id, "record_start", "record_repair")
+        failed = await hotline.wait_for(call_id, "input_failed", "record_repair", limit=30)
+        await call.hangup()
+    assert failed["reason"] == "too_short"
+    await hotline.wait_ended(call_id)
+    assert hotline.query("SELECT count(*) FROM work_orders WHERE call_id = ?", (call_id,)) == [(0,)]
+    (record,) = [data for kind, data in hotline.events(call_id) if kind == "record"]
+    assert record["ended_by"] == "silence" and record["voiced_s"] == 0
 
 
 async def test_blocked_caller_is_refused_politely(hotline):
