@@ -4,6 +4,7 @@ store's rows and events, `start_acd` on a real Daemon object, and the waiting ca
 from __future__ import annotations
 
 import json
+import time
 import wave
 from pathlib import Path
 from types import SimpleNamespace
@@ -88,6 +89,40 @@ def test_caller_flags_vip_repeat_and_outage(services: AcdServices) -> None:
     CallLog(db).start("c1", src="13900000009", dst="95598")
     assert tables.caller_flags(db, "13900000009", "c2", settings)["repeat_caller"] is True
     assert tables.caller_flags(db, "13900000009", "c1", settings)["repeat_caller"] is False
+
+
+def test_repeat_callers_are_known_across_number_formats_and_by_customer(
+        services: AcdServices) -> None:
+    """Repeat-caller priority uses the identity number lookups use: the customer first, then
+    the normalised number (not the raw caller-ID string)."""
+    db = services.db
+    settings = AcdSettings()
+    log = CallLog(db)
+    # An unknown number, first in international form, then national: one caller.
+    log.start("u1", src="+8613955556666", dst="95598")
+    assert tables.caller_flags(db, "13955556666", "u2", settings)["repeat_caller"] is True
+    assert tables.caller_flags(db, "sip:013955556666@10.0.0.9", "u2", settings)["repeat_caller"]
+    assert tables.caller_flags(db, "13955556667", "u2", settings)["repeat_caller"] is False
+    # A customer with two numbers: a call from either makes the other a repeat caller.
+    stamp = "2026-11-23T00:00:00.000Z"
+    db.execute("INSERT INTO customers (id, name, created_at, updated_at) VALUES (77, '王五', ?, ?)",
+               [stamp, stamp])
+    db.execute("INSERT INTO customer_phones (customer_id, phone) VALUES (77, '13811112222'), "
+               "(77, '057188000007')")
+    db.conn.commit()
+    assert tables.caller_flags(db, "13811112222", "k1", settings)["repeat_caller"] is False
+    log.start("k1", src="0571-88000007", dst="95598")
+    assert tables.caller_flags(db, "+86 138 1111 2222", "k2", settings)["repeat_caller"] is True
+    # ...and a call recorded for the customer counts, whatever number it came from.
+    log.start("k3", src="02112345678", dst="95598")
+    db.execute("UPDATE calls SET customer_id = 77 WHERE id = 'k3'")
+    db.execute("DELETE FROM calls WHERE id = 'k1'")
+    db.conn.commit()
+    assert tables.caller_flags(db, "13811112222", "k2", settings)["repeat_caller"] is True
+    # Outside the window, nobody is a repeat caller.
+    later = time.time() + 25 * 3600
+    assert tables.caller_flags(db, "13811112222", "k2", settings, now=later)["repeat_caller"] \
+        is False
 
 
 async def test_store_writes_rows_updates_the_call_and_publishes_after_commit(
