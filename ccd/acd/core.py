@@ -22,9 +22,12 @@ from typing import Any
 from ccd.acd import model as m
 from ccd.acd.calls import CallControl
 from ccd.acd.errors import BadAgentTransition, DuplicateCall, StationInUse
-from ccd.acd.machine import R, S, _Agent, _Call, _Queue
+from ccd.acd.machine import R, S, _Agent, _build_queue, _Call, _Queue
 from ccd.acd.model import AgentState
 from ccd.acd.states import STAFFED, AgentInput, CallInput, CallPhase
+
+_QUEUE_COUNTERS = ("rr_cursor", "offered", "answered", "within", "abandoned", "timed_out",
+                   "callbacks", "left", "overflowed", "wait_sum", "handled", "handle_sum")
 
 
 class Acd(CallControl):
@@ -59,6 +62,7 @@ class Acd(CallControl):
             m.ConsultEnd: self._on_consult_end,
             m.ConsultTransfer: self._on_consult_transfer,
             m.Tick: self._on_tick,
+            m.QueueChanged: self._on_queue_changed,
         }
 
     # ------------------------------------------------------------ the one entry point
@@ -416,6 +420,46 @@ class Acd(CallControl):
         if agent is None or agent.state is not S.RINGING or agent.call_id != ev.call_id:
             return  # a failure after the offer ended changes nothing
         self._ring_failed(agent, now, R.STATION_UNREACHABLE, cause=ev.cause)
+
+    # ------------------------------------------------------------ configuration
+
+    def replace_queue(self, config: m.QueueConfig) -> list[_Call]:  # see m.QueueChanged
+        """Give an existing queue new settings, keeping its statistics and callers; returns the
+        callers that were waiting in a pool (now out of it, for the caller to re-pool)."""
+        old = self._queues[config.name]
+        self._check_targets(config, set(self._queues))
+        waiting = [self._calls[cid] for cid in sorted(old.calls)
+                   if cid in self._calls and self._calls[cid].pooled]
+        for call in waiting:
+            self._pool_remove(call)
+        new = _build_queue(config)
+        for name in _QUEUE_COUNTERS:
+            setattr(new, name, getattr(old, name))
+        new.calls = old.calls
+        self._queues[config.name] = new
+        for cid in new.calls:  # ringing callers: keep their rule count within the new rules
+            ringing = self._calls.get(cid)
+            if ringing is not None and not ringing.pooled:
+                ringing.next_rule = min(ringing.next_rule, len(config.overflow))
+                ringing.stage = min(ringing.stage, len(new.pools) - 1)
+        for agent in self._agents.values():
+            self._reindex(agent)
+        return waiting
+
+    def _on_queue_changed(self, ev: m.QueueChanged, now: float) -> None:
+        if ev.config.name not in self._queues:
+            self.add_queue(ev.config)
+            return
+        waiting = self.replace_queue(ev.config)
+        for call in waiting:  # re-pooled under the new rules, in their old order
+            call.next_rule = 0
+            call.stage = 0
+            call.epoch += 1  # the old overflow and max-wait deadlines no longer count
+            self._rekey(call)
+            self._apply_due_rules(call, now)
+            if call.phase is CallPhase.WAITING:
+                self._pool_add(call)
+                self._schedule_call(call)
 
     # ------------------------------------------------------------ deadlines
 

@@ -183,8 +183,8 @@ class AcdRuntime(AgentControl, CallerQueueing):
         self.store.store(records)
 
     async def reload(self, config: object) -> None:
-        """New config (SIGHUP): new stations and queues apply at once; changed queues at the
-        next start (the running ones keep their callers and their settings)."""
+        """New config (SIGHUP): new stations, new queues and changed queues apply at once (the
+        callers waiting in a changed queue keep their place under its new settings)."""
         try:
             new = acd_settings.from_config(config)
         except CcdError as exc:
@@ -193,7 +193,7 @@ class AcdRuntime(AgentControl, CallerQueueing):
         self.settings = new
         self.directory.settings = new
         self.stations.caller_id = new.caller_id
-        self.add_new_queues()
+        self.apply_queue_changes()
         for agent in tables.agent_configs(self.db):
             self._refresh_agent(agent)
 
@@ -211,6 +211,22 @@ class AcdRuntime(AgentControl, CallerQueueing):
                     added.append(name)
                     pending.remove(name)
         return added
+
+    def apply_queue_changes(self) -> list[str]:
+        """Bring the running queues to the database and config: new ones are added, changed
+        ones take their new settings now (`ccd queues set`, a reload); returns the names of
+        the queues added or changed. (A removed queue stays until the next start: its callers
+        have nowhere else to wait.)"""
+        changed = self.add_new_queues()
+        running = set(self.acd.queue_names())
+        for config in tables.queue_configs(self.db, self.settings):
+            if (config.name in running and config.name not in changed
+                    and self.acd.queue_config(config.name) != config):
+                self._feed(m.QueueChanged(config))
+                changed.append(config.name)
+        if changed:
+            log.info("queues applied: %s", ", ".join(changed))
+        return changed
 
     # ------------------------------------------------------------ live numbers
 

@@ -172,7 +172,9 @@ def test_queue_added_through_the_daemon_is_live_at_once(
     assert daemon.services is not None and daemon.services.acd is not None
     assert "gas" in daemon.services.acd.acd.queue_names()
     changed = ccd(site_config, "queues", "set", "gas", "--wrap-up", "5")
-    assert "重启后生效" in changed.output  # a changed queue applies after a restart
+    assert "已修改队列 gas" in changed.output and "重启" not in changed.output
+    gas = daemon.services.acd.acd.queue_config("gas")
+    assert gas is not None and gas.wrap_up_s == 5  # applied to the running ACD at once
 
 
 def test_agent_cli_logs_in_goes_ready_and_not_ready(

@@ -185,6 +185,12 @@ async def test_start_acd_sets_daemon_acd_status_and_reload(
         await runtime.reload(new)
         assert runtime.directory.get("seat77").uri == "sip:desk77@10.0.0.77"
         assert "gas" in runtime.acd.queue_names()
+        # SIGHUP again with the queue changed: the running queue takes it now, not at a restart
+        again = SimpleNamespace(acd=AcdSettings(queues={"gas": QueueSettings(
+            skills={"gas": 2}, wrap_up_s=45)}))
+        await runtime.reload(again)
+        gas = runtime.acd.queue_config("gas")
+        assert gas is not None and gas.skills == {"gas": 2} and gas.wrap_up_s == 45
         nursery.cancel_scope.cancel()
     assert daemon.acd is None and "acd" not in daemon.status_sources
     assert daemon.reload_hooks == []
