@@ -22,7 +22,8 @@ Scalar = str | int | float | bool
 
 SAY_KINDS = ("number", "count", "amount", "digits", "date", "time", "datetime", "month", "text",
              "prompt")
-CASE_TESTS = ("business_hours", "holiday", "vip", "blocked", "outage", "queue_load", "var")
+CASE_TESTS = ("business_hours", "holiday", "vip", "blocked", "restricted", "outage", "queue_load",
+              "var")
 CASE_OPS = ("set", "unset", "==", "!=", "<", "<=", ">", ">=")
 HANGUP_CAUSES = {"normal": 200, "busy": 486, "forbidden": 403, "unavailable": 503,
                  "declined": 603}

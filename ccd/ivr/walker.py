@@ -350,7 +350,7 @@ class Walker:
             return calendar.is_open(self.flow.calendar, self.now)
         if case.when == "holiday":
             return calendar.is_holiday(self.flow.calendar, self.now)
-        if case.when in ("vip", "blocked"):
+        if case.when in ("vip", "blocked", "restricted"):
             flags, _ = yield from self._lookup("caller_flags", {"phone": caller}, cache=True)
             return bool(flags and flags.get(case.when))
         if case.when == "outage":

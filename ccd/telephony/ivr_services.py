@@ -117,6 +117,7 @@ class DaemonIvrServices(BaseServices):
         return {
             "vip": bool(flags.get("vip")),
             "blocked": bool(flags.get("blocked")),
+            "restricted": bool(flags.get("restricted")),
             "customer_id": found["id"] if found else None,
         }
 

@@ -13,3 +13,4 @@ from db.migrations import m0002_workorders
 from db.migrations import m0003_help
 from db.migrations import m0004_wrap_required
 from db.migrations import m0005_task_agent
+from db.migrations import m0007_caller_lists

@@ -73,7 +73,8 @@ def test_customer_by_phone_matches_the_database(demo_db: sqlite_utils.Database) 
 def test_unknown_and_withheld_numbers(demo_db: sqlite_utils.Database) -> None:
     assert lookup.customer_by_phone(demo_db, "13899999999") is None
     assert lookup.customer_by_phone(demo_db, "anonymous") is None
-    assert lookup.caller_flags(demo_db, "") == {"known": False, "vip": False, "blocked": False}
+    assert lookup.caller_flags(demo_db, "") == {"known": False, "vip": False, "blocked": False,
+                                                "restricted": False}
 
 
 def test_shared_numbers_and_bare_local_numbers(tmp_path: Path) -> None:

@@ -473,3 +473,21 @@ async def test_a_silent_caller_who_hangs_up_while_recorded_leaves_no_work_order(
         summary = await call.run()
     assert summary.disposition == "abandoned"
     assert call.services.work_orders == []
+
+
+async def test_a_restricted_number_keeps_self_service_but_reaches_no_agent(
+        tmp_path: Path, autojump_clock: trio.testing.MockClock) -> None:
+    call = Call(tmp_path, UTILITY, keys={"menu/main": "0"})
+    call.services.flags["13800138000"] = {"vip": False, "blocked": False, "restricted": True,
+                                          "customer_id": None}
+    async with trio.open_nursery() as nursery:
+
+        async def leave() -> None:
+            await call.channel.heard("common/restricted")
+            await call.channel.heard("menu/main", count=2)  # back to self-service
+            call.channel.far_end_hangs_up()
+
+        nursery.start_soon(leave)
+        summary = await call.run()
+    assert "restricted" in summary.path and "agent_queue" not in summary.path
+    assert call.services.enqueued == []
