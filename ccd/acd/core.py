@@ -111,15 +111,35 @@ class Acd(CallControl):
         return self._call(call_id).agent
 
     def expected_wait(self, call_id: str, now: float) -> float | None:
-        """Seconds this caller can expect to wait from now: position × AHT / agents staffed."""
+        """Seconds this caller can expect to wait from now (None: nobody staffs the queue).
+
+        Each staffed agent frees up after what is left of their call (the queue's handle time
+        minus the time already talked, or the wrap-up left; 0 when ready, a whole handle time
+        when ringing); the caller at position p gets the p-th agent to free up, one more
+        handle time for each round of agents before them. (Position × handle time / agents,
+        the average, told callers 'under a minute' when every agent had just answered.)"""
         call = self._call(call_id)
         if call.phase is not CallPhase.WAITING:
             return 0.0
         q = self._queues[call.queue]
-        staffed = self._staffed(q)
-        if staffed == 0:
+        aht = self._aht(q)
+        free_in = sorted(self._free_in(self._agents[a], aht, now) for a in q.members
+                         if self._agents[a].state in STAFFED)
+        if not free_in:
             return None
-        return self.position(call_id) * self._aht(q) / staffed
+        rounds, index = divmod(self.position(call_id) - 1, len(free_in))
+        return free_in[index] + rounds * aht
+
+    def _free_in(self, agent: _Agent, aht: float, now: float) -> float:
+        """Seconds until `agent` can take the next caller (an estimate from the handle time)."""
+        if agent.state is S.READY:
+            return 0.0
+        if agent.state is S.WRAP_UP:
+            return max(0.0, agent.wrap_until - now)
+        call = self._calls.get(agent.call_id or "")
+        if agent.state in (S.TALKING, S.ON_HOLD) and call is not None and call.answered:
+            return max(0.0, aht - (now - call.answered_at))
+        return aht  # ringing: about to take a whole call
 
     def statistics(self, now: float) -> m.AcdStatistics:
         """The live numbers of every queue and agent, as frozen records."""

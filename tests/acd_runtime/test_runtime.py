@@ -220,10 +220,12 @@ async def test_wrap_up_and_missed_under_mockclock_with_exact_durations(
 
 
 def test_announcement_prompt_names_in_both_languages() -> None:
-    zh = Announcer.position_names(3, 150, "zh")
+    zh = Announcer.position_names(3, 130, "zh")  # 2 min 10 s is said as about 3 minutes
     assert zh == ["acd/position_before", *say.number(3, "zh"), "acd/position_after",
-                  "acd/wait_before", "num/liang", "acd/wait_after", "acd/options"]
+                  "acd/wait_before", *say.count(3, "zh"), "acd/wait_after", "acd/options"]
     assert Announcer.position_names(1, 20, "en")[-2:] == ["acd/wait_under_minute", "acd/options"]
+    # Never 'under a minute' for a wait close to one: 50 s is 'about one minute'.
+    assert Announcer.position_names(1, 50, "en")[-2:] == ["acd/wait_one_minute", "acd/options"]
     assert Announcer.position_names(12, None, "en") == [
         "acd/position_before", "num/12", "acd/position_after", "acd/options"]
     from ccd.ivr.prompts import load_catalogue
