@@ -212,7 +212,7 @@ def test_ringing_with_screen_pop(shot: Shot, daemon: WallboardDaemon,
     app = pinned_console(daemon.socket)
     text = shot(app, size, lambda pilot: ringing(pilot, app, daemon.socket)).screen
     assert_whole(text, size, [*state_fields(app, "ringing"),
-                              app.t("call_offered", number=CALLER, queue="general", wait=0),
+                              app.t("call_offered", number=CALLER, queue="综合服务", wait=0),
                               *POP_FIELDS, *keys(app)])
 
 

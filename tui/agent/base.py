@@ -20,6 +20,7 @@ from textual.widgets import Static
 from ccd.errors import CcdError
 from tui.agent import views
 from tui.agent.catalog import Texts
+from tui.agent.labels import Labels
 from tui.agent.messages import StateFetched
 from tui.agent.options import Options
 from tui.agent.screens import ConsoleScreen
@@ -59,6 +60,11 @@ class ConsoleBase(App[None]):
         self.link_text = ""
         self.notice_text = ""
         self.logged_in = False
+
+    @property
+    def labels(self) -> Labels:
+        """Words for the daemon's codes in the console's language."""
+        return Labels(self.t, self.options)
 
     def use_site_zone(self, name: str | None) -> None:
         """The daemon's site time zone (from `hello`): every time on screen is in it."""
@@ -160,7 +166,7 @@ class ConsoleBase(App[None]):
             if call_id and state in WITH_A_CALL:
                 call = pop.get("call") if pop else None
                 offer = self.offer if self.offer.get("call_id") == call_id else {}
-                lines = views.call_lines(call, state, offer, self.t)
+                lines = views.call_lines(call, state, offer, self.t, self.labels)
                 if self.consulting:
                     lines.insert(1, self.t("consulting", agent=self.consulting,
                                            transfer=self.key_label("transfer"),
@@ -171,7 +177,7 @@ class ConsoleBase(App[None]):
                 screen.query_one("#call", Static).update(
                     self.t("no_call", key=self.key_label("ready")))
             screen.query_one("#pop", Static).update(
-                "\n".join(views.pop_lines(pop, self.t, self.zone)) if pop else "")
+                "\n".join(views.pop_lines(pop, self.t, self.zone, self.labels)) if pop else "")
             screen.query_one("#keys", Static).update(self.keys_line())
         except NoMatches:
             pass  # the console is being torn down

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from ccd import timefmt
 from tui.agent.catalog import Texts
+from tui.agent.labels import Labels
 
 SITE = ZoneInfo("Asia/Shanghai")  # the default site's; the console passes its daemon's
 
@@ -53,11 +54,12 @@ def state_line(state: dict[str, Any], t: Texts, now: float, wrap_left: float | N
     return escape(text)
 
 
-def call_lines(call: dict[str, Any] | None, state: str, offer: dict[str, Any], t: Texts
-               ) -> list[str]:
-    """The call's number, queue, wait and IVR path."""
+def call_lines(call: dict[str, Any] | None, state: str, offer: dict[str, Any], t: Texts,
+               labels: Labels | None = None) -> list[str]:
+    """The call's number, queue, wait and IVR path, in words (never the flow's node ids)."""
+    labels = labels or Labels(t)
     number = (call or {}).get("src") or offer.get("number") or "-"
-    queue = (call or {}).get("queue") or offer.get("queue") or "-"
+    queue = labels.queue((call or {}).get("queue") or offer.get("queue"))
     if state == "ringing":
         wait = offer.get("wait_s")
         wait = (call or {}).get("wait_s") if wait is None else wait
@@ -70,13 +72,16 @@ def call_lines(call: dict[str, Any] | None, state: str, offer: dict[str, Any], t
         head = t("call_talking", number=number, queue=queue)
     lines = [head]
     if call is not None:
-        lines.append(t("ivr_path", path=" › ".join(call.get("ivr_path") or []) or t("none")))
+        lines.append(t("ivr_path", path=labels.ivr_path(call.get("ivr_path") or [])
+                       or t("none")))
         lines.append(t("ivr_digits", digits=call.get("digits") or t("none")))
     return [escape(line) for line in lines]
 
 
-def pop_lines(pop: dict[str, Any], t: Texts, zone: dt.tzinfo = SITE) -> list[str]:
+def pop_lines(pop: dict[str, Any], t: Texts, zone: dt.tzinfo = SITE,
+              labels: Labels | None = None) -> list[str]:
     """The customer, their accounts, outages, last contacts and open work orders."""
+    labels = labels or Labels(t)
     customer = pop.get("customer")
     lines: list[str] = []
     if customer is None:
@@ -108,14 +113,17 @@ def pop_lines(pop: dict[str, Any], t: Texts, zone: dt.tzinfo = SITE) -> list[str
             lines.append(escape(t("no_outage")))
     lines.append("[u]" + escape(t("orders")) + "[/u]")
     orders = pop.get("open_work_orders") or []
-    lines += [escape(t("order_line", number=o["number"], type=o.get("type", ""),
-                       status=o.get("status", ""), description=_cut(o.get("description"), 40)))
+    lines += [escape(t("order_line", number=o["number"], type=labels.wo_type(o.get("type")),
+                       status=labels.wo_status(o.get("status")),
+                       description=_cut(o.get("description"), 40)))
               for o in orders] or [escape(t("none"))]
     lines.append("[u]" + escape(t("contacts")) + "[/u]")
     contacts = pop.get("contacts") or []
     lines += [escape(t("contact_line", at=_short(c.get("at"), zone), kind=t.maybe("kind", c["kind"]),
-                       ref=c.get("ref") or "", status=c.get("status") or "",
-                       summary=_cut(c.get("summary"), 30)))
+                       ref=c.get("ref") or "",
+                       status=labels.contact_status(c.get("kind"), c.get("status")),
+                       summary=_cut(labels.contact_summary(c.get("kind"), c.get("summary")),
+                                    30)))
               for c in contacts] or [escape(t("none"))]
     return lines
 

@@ -256,4 +256,6 @@ async def options(ctx: Context, params: NoParams) -> dict[str, Any]:
         "priorities": list(PRIORITIES),
         "stations": _stations(ctx),
         "last_station": _last_station(ctx, ctx.session.username),
+        "queues": [{"name": q["name"], "display_name": q.get("display_name") or q["name"]}
+                   for q in tables.queue_rows(db, acd_settings.from_config(ctx.services.config))],
     }
