@@ -398,7 +398,9 @@ class Header(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 # ---------------------------------------------------------------- variable references
 
-BUILTINS = frozenset({"caller", "called", "call_id", "lang", "agent_uri", "vip", "priority"})
+# next_open: when the flow's calendar next opens (after now), for "our agents are back at …".
+BUILTINS = frozenset({"caller", "called", "call_id", "lang", "agent_uri", "vip", "priority",
+                      "next_open"})
 SETTABLE_BUILTINS = frozenset({"lang", "vip", "priority"})
 VAR_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _REF = re.compile(r"^\$([a-z_][a-z0-9_]*)(?:\.([a-z_][a-z0-9_]*))?(\?)?$")

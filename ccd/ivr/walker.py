@@ -481,6 +481,8 @@ class Walker:
         if ref is None:
             return raw
         optional = optional or ref.optional
+        if ref.name == "next_open" and "next_open" not in self.vars:
+            self.vars["next_open"] = calendar.next_open(self.flow.calendar, self.now)
         value = self.vars.get(ref.name)
         if ref.field and isinstance(value, dict):
             value = value.get(ref.field)
@@ -497,6 +499,8 @@ class Walker:
                 out.append(part)
                 continue
             value = self._value(part.value)
+            if value is None:  # an optional value ('$x?') that has none: said as nothing
+                continue
             try:
                 out += self._say(part, value)
             except (say.SayError, ValueError, TypeError, ArithmeticError) as e:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import wave
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,14 @@ SPOKEN_STATUS = {
     "closed": "closed",
     "cancelled": "closed",
 }
+
+
+def caller_language(db: Any, caller: str, languages: Sequence[str], default: str) -> str:
+    """The language a known caller speaks (customers.language) when the flow speaks it, else
+    `default` (the site's): an English-speaking customer is greeted in English."""
+    found = lookup.customer_by_phone(db, caller) if caller else None
+    spoken = str((found or {}).get("language") or "")
+    return spoken if spoken in languages else default
 
 
 def caller_identity(db: Any, caller: str) -> dict[str, Any]:

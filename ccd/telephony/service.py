@@ -22,7 +22,7 @@ from ccd.ivr.catalogue import load_catalogue
 from ccd.ivr.engine import BaseServices, Engine
 from ccd.ivr.flow import validate_flow
 from ccd.ivr.prompts import PromptStore
-from ccd.telephony.ivr_services import DaemonIvrServices, caller_identity
+from ccd.telephony.ivr_services import DaemonIvrServices, caller_identity, caller_language
 from hw.base import Channel
 from hw.sip import SipChannel, SipDriver, SipRegistration
 from hw.sipworker.channel import LOST_REASON
@@ -152,7 +152,9 @@ class Telephony:
         summary = None
         try:
             summary = await self.engine.run(
-                channel, call_id=call_id, on_event=on_event, lang=self.config.site.language,
+                channel, call_id=call_id, on_event=on_event,
+                lang=caller_language(self.daemon.db, info.caller, self.engine.flow.languages,
+                                     self.config.site.language),
                 services=DaemonIvrServices(self.daemon, call_id, self.config.site.language),
             )
         except Exception:

@@ -392,3 +392,14 @@ async def test_press_0_reaches_a_logged_in_agent_and_the_record_says_so(hotline)
         "SELECT event FROM queue_events WHERE call_id = ? ORDER BY id", (call_id,))]
     assert events[0] == "enter_queue"
     assert "answered" in events
+
+
+async def test_an_english_speaking_customer_is_greeted_in_english(hotline):
+    async with open_phone(rtp_port=free_rtp_block()) as phone:
+        call, call_id = await hotline.dial(phone, "13800000005")  # John Smith, language 'en'
+        greeting = await hotline.wait_for(call_id, "play", "greeting")
+        menu = await hotline.wait_for(call_id, "play", "main")
+        await call.hangup()
+    assert greeting["lang"] == "en" and menu["lang"] == "en"
+    record = await hotline.wait_ended(call_id)
+    assert record["language"] == "en"
