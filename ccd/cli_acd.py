@@ -14,8 +14,10 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import queue
 import shlex
 import sys
+import threading
 from types import SimpleNamespace
 from typing import Annotated, Any
 
@@ -386,6 +388,11 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# What a command cannot do without (shown, instead of the daemon's parameter error, when missing).
+REQUIRED = {"login": "login STATION [ready]", "transfer": "transfer TARGET",
+            "consult": "consult AGENT", "dial": "dial NUMBER", "wrapup": "wrapup CODE [NOTE]"}
+
+
 def _show_state(s: dict[str, Any]) -> str:
     parts = [s["state"] + (f":{s['reason']}" if s.get("reason") else "")]
     if s.get("station"):
@@ -430,6 +437,9 @@ def run_line(client: Any, line: str, lang: str) -> str | None:
     if command not in COMMANDS:
         return text(CLI, "unknown_command", lang, command=command)
     method, names = COMMANDS[command]
+    needed = REQUIRED.get(command)
+    if needed is not None and not args:
+        return "! " + text(CLI, "needs_argument", lang, command=command, usage=needed)
     params: dict[str, Any] = {}
     for i, name in enumerate(names):
         if i < len(args):
@@ -480,15 +490,28 @@ def agent_cli(
     except CcdError as e:
         raise fail(e.message) from None
     interactive = sys.stdin.isatty()
+    # Lines are read in a thread, so that events are shown as they come, not only after the
+    # next command (the client is used by this thread alone).
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_read_lines, args=(sys.stdin, lines), daemon=True).start()
     with client:
         if station:
             typer.echo(run_line(client, f"login {shlex.quote(station)}"
                                 + (" ready" if ready else ""), lang))
+        prompt = True
         while True:
-            if interactive:
+            if interactive and prompt:
                 typer.echo(text(CLI, "agent_prompt", lang), nl=False)
-            line = sys.stdin.readline()
-            if not line:
+                prompt = False
+            try:
+                line = lines.get_nowait()
+            except queue.Empty:
+                event = client.next_event(timeout=EVENT_POLL_S)
+                if event is not None:
+                    typer.echo(("\n" if interactive else "") + _show_event(event))
+                    prompt = True
+                continue
+            if line is None:
                 break
             for shown in _drain(client):
                 typer.echo(shown)
@@ -497,5 +520,15 @@ def agent_cli(
                 break
             if out:
                 typer.echo(out)
+            prompt = True
         for shown in _drain(client):
             typer.echo(shown)
+
+
+EVENT_POLL_S = 0.2  # how often the loop looks for a typed line while waiting for events
+
+
+def _read_lines(stream: Any, lines: queue.Queue[str | None]) -> None:
+    for line in iter(stream.readline, ""):
+        lines.put(line)
+    lines.put(None)

@@ -79,4 +79,5 @@ CLI: dict[str, dict[str, str]] = {
         " dial NUMBER | wrapup CODE [NOTE] | events | quit",
     },
     "unknown_command": {"zh": "未知命令：{command}（help 查看帮助）", "en": "unknown command: {command} (try help)"},
+    "needs_argument": {"zh": "{command} 缺少参数，用法：{usage}", "en": "{command} needs more: {usage}"},
 }

@@ -452,6 +452,9 @@ class Acd(CallControl):
                    if cid in self._calls and self._calls[cid].pooled]
         for call in waiting:
             self._pool_remove(call)
+        for agent in self._agents.values():  # out of the old queue's ready lists first
+            if agent.state is S.READY:
+                self._unindex_ready(agent)
         new = _build_queue(config)
         for name in _QUEUE_COUNTERS:
             setattr(new, name, getattr(old, name))

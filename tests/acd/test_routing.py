@@ -374,3 +374,11 @@ def test_added_skills_apply_at_once_and_a_new_queue_is_added() -> None:
     assert rung(h.feed(m.QueueChanged(wider), at=5)) == [("g", "c1")]
     h.feed(m.QueueChanged(m.QueueConfig("gas", {"gas": 1})), at=6)
     assert "gas" in h.acd.queue_names()
+
+
+def test_a_queue_changed_while_agents_are_ready_still_rings_them() -> None:
+    h = Harness([water()], [agent("a1", water=1), agent("a2", water=1)])
+    h.login("a1", "a2", at=0)
+    h.feed(m.QueueChanged(water(wrap_up_s=5)), at=1)
+    assert rung(h.enter("c1", "water", at=2)) == [("a1", "c1")]
+    assert rung(h.enter("c2", "water", at=3)) == [("a2", "c2")]

@@ -32,6 +32,7 @@ from typing import Any
 
 from textual import work
 from textual.binding import Binding
+from textual.widgets import Input
 
 from ccd.acd.store import agent_topic
 from ccd.errors import CcdError
@@ -230,6 +231,8 @@ class AgentConsoleApp(CallActions, Workflows):
                           "wrap_coded": bool(details.get("coded"))}
         if kind == "agent_state":
             to = details.get("to")
+            if details.get("from") == "wrap_up" and to != "wrap_up":
+                self._keep_note()  # the wrap-up ended without the agent's code (timed out)
             self.state = {**self.state, "state": to, "reason": details.get("reason"),
                           "since": data.get("at"),
                           "call_id": data.get("call_id") if to in WITH_A_CALL else None}
@@ -242,6 +245,28 @@ class AgentConsoleApp(CallActions, Workflows):
         self.redraw()
         if kind == "wrap_up_start" and details.get("required") and not details.get("coded"):
             self._open_required_wrap_up()
+
+    def _keep_note(self) -> None:
+        """Save what the agent noted (pasted, or typed in an open wrap-up dialog) on the call
+        whose wrap-up just ended, so a timed-out wrap-up loses nothing."""
+        text = self.note
+        for screen in self.screen_stack:
+            if isinstance(screen, ChoiceScreen):
+                with contextlib.suppress(Exception):
+                    text = screen.query_one("#note", Input).value or text
+        if text.strip():
+            self.save_note(text.strip())
+
+    @work(group="note", exit_on_error=False)
+    async def save_note(self, text: str) -> None:
+        try:
+            await self.client.call("agent.note", note=text)
+        except CcdError as exc:
+            self.post_message(Notice(self.t("error", error=exc.message), error=True))
+            return
+        if self.note.strip() == text or not self.note.strip():
+            self.note = ""
+        self.post_message(Notice(self.t("note_kept")))
 
     def _open_required_wrap_up(self) -> None:
         """A queue that requires a code: the wrap-up dialog opens by itself after the call."""

@@ -214,6 +214,18 @@ async def wrap_up(ctx: Context, params: WrapUpParams) -> dict[str, Any]:
     return {**await _state(ctx), "wrapped_call": call_id}
 
 
+class NoteParams(Params):
+    note: Text
+
+
+@method("agent.note", roles=AGENT, params=NoteParams)
+async def note(ctx: Context, params: NoteParams) -> dict[str, Any]:
+    """Keep a note on your current or last call (no code needed, in any state): what the
+    console has noted survives a wrap-up that times out."""
+    call_id = runtime(ctx).note(ctx.session.username, params.note)
+    return {**await _state(ctx), "noted_call": call_id}
+
+
 def _stations(ctx: Context) -> list[dict[str, Any]]:
     """Every station (database and `[acd.stations]`) with the agent logged in there or None."""
     acd = getattr(ctx.services, "acd", None)
