@@ -28,6 +28,7 @@ import db as database
 from ccd.acd.catalogue import CLI
 from ccd.acd.store import agent_topic
 from ccd.cli.context import connect, fail, state
+from ccd.cli.tables import show_table
 from ccd.errors import CcdError
 from ccd.lock import is_locked
 from ccd.words import text
@@ -208,17 +209,23 @@ def queues_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         typer.echo(json.dumps(found, ensure_ascii=False))
         return
+    lang = _lang(ctx)
+    rows = []
     for q in found:
         skills = ",".join(f"{k}={v}" for k, v in q["skills"].items()) or "-"
         overflow = " ".join(
-            f"{r['after_s']:g}s->{r.get('to_queue') or r.get('add_skills')}" for r in q["overflow"]
-        )
-        wrap = f"{q['wrap_up_s']:g}s" + ("+code" if q.get("wrap_up_required") else "")
-        typer.echo(
-            f"{q['name']:<12} {q['display_name'] or '-':<14} {q['strategy']:<13} "
-            f"skills {skills:<16} wrap {wrap:<8} sl {q['service_level_s']:g}s  "
-            f"ring {q['ring_timeout_s']:g}s  [{q['source']}] {overflow}".rstrip()
-        )
+            f"{r['after_s']:g}s→" + (r.get("to_queue") or ",".join(
+                f"{k}={v}" for k, v in (r.get("add_skills") or {}).items()))
+            for r in q["overflow"]) or "-"
+        wrap = f"{q['wrap_up_s']:g}s" + (text(CLI, "wrap_code_needed", lang)
+                                         if q.get("wrap_up_required") else "")
+        rows.append((q["name"], q["display_name"] or "-",
+                     text(CLI, "strategy_" + q["strategy"], lang), skills, wrap,
+                     f"{q['service_level_s']:g}s", f"{q['ring_timeout_s']:g}s", overflow,
+                     text(CLI, "source_" + q["source"], lang)))
+    show_table([(text(CLI, key, lang), "left") for key in (
+        "col_queue", "col_display", "col_strategy", "col_skills", "col_wrap", "col_sl",
+        "col_ring", "col_overflow", "col_source")], rows, text(CLI, "no_queues", lang))
 
 
 @queues_app.command("add")

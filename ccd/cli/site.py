@@ -133,13 +133,9 @@ def status(
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
         return
-    for key, value in result.items():
-        if isinstance(value, dict):
-            typer.echo(f"{key}:")
-            for k, v in value.items():
-                typer.echo(f"  {k:<16} {v}")
-        else:
-            typer.echo(f"{key:<18} {value}")
+    from ccd.cli.status_view import render
+
+    typer.echo(render(result, state(ctx).config.site.language))
 
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)

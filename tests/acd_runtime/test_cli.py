@@ -67,8 +67,16 @@ def test_queues_and_stations_offline_on_the_database(site_config: Config) -> Non
                                                                          15.0)
     assert gas["overflow"] == [{"after_s": 30.0, "to_queue": "water"},
                                {"after_s": 60.0, "add_skills": {"water": 5, "billing": 2}}]
-    text = ccd(site_config, "queues", "list").output
-    assert "gas" in text and "best_skill" in text and "30s->water" in text
+    lines = ccd(site_config, "queues", "list").output.splitlines()
+    assert lines[0].split() == ["队列", "名称", "分配策略", "技能要求", "话后处理", "服务水平",
+                                "振铃时限", "溢出", "定义于"]  # a header row
+    gas = next(li for li in lines if li.startswith("gas"))
+    assert "燃气业务" in gas and "最高技能" in gas and "30s→water" in gas
+    # padded by display width: every row's columns start where the header's do
+    from rich.cells import cell_len
+    start = cell_len(lines[0][:lines[0].index("分配策略")])
+    assert all(cell_len(li[:li.index(word)]) == start
+               for li, word in ((gas, "最高技能"),) )
 
     changed = ccd(site_config, "queues", "set", "gas", "--wrap-up", "45", "--overflow", "none")
     assert changed.exit_code == 0, changed.output
@@ -110,7 +118,7 @@ def test_wrap_required_flag_on_add_set_and_list(site_config: Config) -> None:
     assert listed() == {"complaints": True, "water": False, "billing": False}
     line = next(li for li in ccd(site_config, "queues", "list").output.splitlines()
                 if li.startswith("complaints"))
-    assert "wrap 30s+code" in line
+    assert "30s+须填代码" in line
     assert ccd(site_config, "queues", "set", "complaints", "--wrap-up", "45").exit_code == 0
     assert listed()["complaints"] is True  # not given: unchanged
     assert ccd(site_config, "queues", "set", "complaints", "--no-wrap-required").exit_code == 0
