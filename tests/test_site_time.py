@@ -136,3 +136,14 @@ def test_the_console_takes_the_daemons_zone(host_elsewhere: None, site: Path) ->
         assert asyncio.run(scenario()) == "Asia/Shanghai"
     finally:
         daemon.stop()
+
+
+def test_daemon_log_lines_carry_the_sites_time(host_elsewhere: None) -> None:
+    import logging
+
+    from ccd.log import SiteTimeFormatter
+
+    formatter = SiteTimeFormatter("%(asctime)s %(message)s", "%H:%M", "Asia/Shanghai")
+    record = logging.LogRecord("ccd", logging.INFO, "", 0, "ready", None, None)
+    record.created = timefmt.parse(STORED)
+    assert formatter.format(record) == "08:30 ready"  # not 19:30, the host's

@@ -102,7 +102,7 @@ def run(ctx: typer.Context) -> None:
 
     st = state(ctx)
     config = st.config
-    log.setup(config.log.level, config.log.format)
+    log.setup(config.log.level, config.log.format, config.site.timezone)
 
     def ready(_: daemon.Daemon) -> None:
         if config.log.format == "plain":

@@ -138,6 +138,7 @@ class Telephony:
         call_id = new_call_id()
         info = channel.info
         self.calls[info.leg_id] = call_id
+        log.info("call %s from %s to %s started", call_id, info.caller or "-", info.called or "-")
         self.log.start(
             call_id, src=info.caller, dst=info.called, direction="in",
             channel=info.leg_id,
@@ -200,6 +201,17 @@ class Telephony:
                 log.debug("hangup of %s after the call failed", call_id, exc_info=True)
         cause = ended.cause if ended is not None else None
         self.log.end(call_id, disposition=disposition, cause=cause, hangup_by=by, **fields)
+        log_call_end(self.daemon.db, call_id)
+
+
+def log_call_end(db: Any, call_id: str) -> None:
+    """One INFO line per finished call: disposition, who hung up, length, queue and agent."""
+    row = db.execute('SELECT disposition, hangup_by, duration, queue, agent FROM calls '
+                     'WHERE id = ?', [call_id]).fetchone()
+    if row is not None:
+        disposition, by, duration, queue, agent = row
+        log.info("call %s ended: %s, hung up by %s, %.1f s, queue %s, agent %s", call_id,
+                 disposition, by or "-", duration or 0.0, queue or "-", agent or "-")
 
 
 async def serve(daemon: Any, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

@@ -403,3 +403,17 @@ async def test_an_english_speaking_customer_is_greeted_in_english(hotline):
     assert greeting["lang"] == "en" and menu["lang"] == "en"
     record = await hotline.wait_ended(call_id)
     assert record["language"] == "en"
+
+
+async def test_each_call_is_one_info_line_at_start_and_one_at_the_end(hotline):
+    async with open_phone(rtp_port=free_rtp_block()) as phone:
+        call, call_id = await hotline.dial(phone, "13800000004")
+        await hotline.wait_for(call_id, "play", "main")
+        await call.hangup()
+    await hotline.wait_ended(call_id)
+    started = await trio.to_thread.run_sync(hotline.daemon.wait_for_line,
+                                            f"call {call_id} from", 10.0)
+    ended = await trio.to_thread.run_sync(hotline.daemon.wait_for_line,
+                                          f"call {call_id} ended", 10.0)
+    assert "INFO" in started and "13800000004" in started
+    assert "INFO" in ended and "hung up by caller" in ended
