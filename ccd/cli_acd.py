@@ -14,8 +14,10 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import queue
 import shlex
 import sys
+import threading
 from types import SimpleNamespace
 from typing import Annotated, Any
 
@@ -26,6 +28,7 @@ import db as database
 from ccd.acd.catalogue import CLI
 from ccd.acd.store import agent_topic
 from ccd.cli.context import connect, fail, state
+from ccd.cli.tables import show_table
 from ccd.errors import CcdError
 from ccd.lock import is_locked
 from ccd.words import text
@@ -206,17 +209,23 @@ def queues_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         typer.echo(json.dumps(found, ensure_ascii=False))
         return
+    lang = _lang(ctx)
+    rows = []
     for q in found:
         skills = ",".join(f"{k}={v}" for k, v in q["skills"].items()) or "-"
         overflow = " ".join(
-            f"{r['after_s']:g}s->{r.get('to_queue') or r.get('add_skills')}" for r in q["overflow"]
-        )
-        wrap = f"{q['wrap_up_s']:g}s" + ("+code" if q.get("wrap_up_required") else "")
-        typer.echo(
-            f"{q['name']:<12} {q['display_name'] or '-':<14} {q['strategy']:<13} "
-            f"skills {skills:<16} wrap {wrap:<8} sl {q['service_level_s']:g}s  "
-            f"ring {q['ring_timeout_s']:g}s  [{q['source']}] {overflow}".rstrip()
-        )
+            f"{r['after_s']:g}s→" + (r.get("to_queue") or ",".join(
+                f"{k}={v}" for k, v in (r.get("add_skills") or {}).items()))
+            for r in q["overflow"]) or "-"
+        wrap = f"{q['wrap_up_s']:g}s" + (text(CLI, "wrap_code_needed", lang)
+                                         if q.get("wrap_up_required") else "")
+        rows.append((q["name"], q["display_name"] or "-",
+                     text(CLI, "strategy_" + q["strategy"], lang), skills, wrap,
+                     f"{q['service_level_s']:g}s", f"{q['ring_timeout_s']:g}s", overflow,
+                     text(CLI, "source_" + q["source"], lang)))
+    show_table([(text(CLI, key, lang), "left") for key in (
+        "col_queue", "col_display", "col_strategy", "col_skills", "col_wrap", "col_sl",
+        "col_ring", "col_overflow", "col_source")], rows, text(CLI, "no_queues", lang))
 
 
 @queues_app.command("add")
@@ -386,6 +395,11 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# What a command cannot do without (shown, instead of the daemon's parameter error, when missing).
+REQUIRED = {"login": "login STATION [ready]", "transfer": "transfer TARGET",
+            "consult": "consult AGENT", "dial": "dial NUMBER", "wrapup": "wrapup CODE [NOTE]"}
+
+
 def _show_state(s: dict[str, Any]) -> str:
     parts = [s["state"] + (f":{s['reason']}" if s.get("reason") else "")]
     if s.get("station"):
@@ -430,6 +444,9 @@ def run_line(client: Any, line: str, lang: str) -> str | None:
     if command not in COMMANDS:
         return text(CLI, "unknown_command", lang, command=command)
     method, names = COMMANDS[command]
+    needed = REQUIRED.get(command)
+    if needed is not None and not args:
+        return "! " + text(CLI, "needs_argument", lang, command=command, usage=needed)
     params: dict[str, Any] = {}
     for i, name in enumerate(names):
         if i < len(args):
@@ -480,15 +497,28 @@ def agent_cli(
     except CcdError as e:
         raise fail(e.message) from None
     interactive = sys.stdin.isatty()
+    # Lines are read in a thread, so that events are shown as they come, not only after the
+    # next command (the client is used by this thread alone).
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_read_lines, args=(sys.stdin, lines), daemon=True).start()
     with client:
         if station:
             typer.echo(run_line(client, f"login {shlex.quote(station)}"
                                 + (" ready" if ready else ""), lang))
+        prompt = True
         while True:
-            if interactive:
+            if interactive and prompt:
                 typer.echo(text(CLI, "agent_prompt", lang), nl=False)
-            line = sys.stdin.readline()
-            if not line:
+                prompt = False
+            try:
+                line = lines.get_nowait()
+            except queue.Empty:
+                event = client.next_event(timeout=EVENT_POLL_S)
+                if event is not None:
+                    typer.echo(("\n" if interactive else "") + _show_event(event))
+                    prompt = True
+                continue
+            if line is None:
                 break
             for shown in _drain(client):
                 typer.echo(shown)
@@ -497,5 +527,15 @@ def agent_cli(
                 break
             if out:
                 typer.echo(out)
+            prompt = True
         for shown in _drain(client):
             typer.echo(shown)
+
+
+EVENT_POLL_S = 0.2  # how often the loop looks for a typed line while waiting for events
+
+
+def _read_lines(stream: Any, lines: queue.Queue[str | None]) -> None:
+    for line in iter(stream.readline, ""):
+        lines.put(line)
+    lines.put(None)

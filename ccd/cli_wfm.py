@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from ccd.cli.tables import render_table
 from ccd.errors import CcdError
 from ccd.wfm import erlang
 from ccd.wfm.catalogue import text
@@ -164,10 +165,9 @@ def staff_command(
         typer.echo(json.dumps({"agents": peak, "intervals": [r.as_json() for r in rows]}))
         return
     header = (text("interval"), text("calls"), text("agents"), text("service_level", target=target))
-    typer.echo("\t".join(header))
-    for r in rows:
-        cells = (r.volume.label, f"{r.volume.calls:g}", str(r.figures.agents))
-        typer.echo("\t".join((*cells, _percent(r.figures.service_level))))
+    typer.echo(render_table([(header[0], "left"), *((h, "right") for h in header[1:])], [
+        (r.volume.label, f"{r.volume.calls:g}", str(r.figures.agents),
+         _percent(r.figures.service_level)) for r in rows]))
     typer.echo(text("peak", agents=peak))
 
 
@@ -210,16 +210,17 @@ def simulate(
         typer.echo(json.dumps(result.as_json()))
         return
     e = result.erlang
-    typer.echo(f"\t{text('measured')}\t{text('predicted')}")
-    typer.echo(f"{text('offered')}\t{result.offered}")
-    typer.echo(f"{text('answered')}\t{result.answered}")
-    typer.echo(f"{text('abandoned')}\t{result.abandoned}")
     rows = [
         (text("service_level", target=target_s), result.service_level, e.service_level, True),
         (text("asa"), result.asa_s, e.asa_s, False),
         (text("occupancy"), result.occupancy, e.occupancy, True),
     ]
+    table = [(text("offered"), str(result.offered), ""),
+             (text("answered"), str(result.answered), ""),
+             (text("abandoned"), str(result.abandoned), "")]
     for label, measured, predicted, percent in rows:
         show = _percent if percent else _seconds
-        typer.echo(f"{label}\t{show(measured)}\t{show(predicted)}")
+        table.append((label, show(measured), show(predicted)))
+    typer.echo(render_table([("", "left"), (text("measured"), "right"),
+                             (text("predicted"), "right")], table))
     typer.echo(text("speed", wall=result.wall_s, rate=result.calls_per_wall_second))

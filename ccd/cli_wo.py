@@ -25,9 +25,11 @@ import typer
 
 import db as database
 from ccd.cli.context import connect, fail, state
+from ccd.cli.tables import show_table
 from ccd.errors import CcdError
 from ccd.lock import is_locked
 from ccd.timefmt import parse
+from ccd.words import text
 from ccd.workorders import catalogue
 
 wo_app = typer.Typer(help="Work orders (工单): open, dispatch, follow, close.", no_args_is_help=True)
@@ -95,6 +97,19 @@ def _local(ctx: typer.Context, stamp: str | None) -> str:
     return dt.datetime.fromtimestamp(parse(stamp), tz).strftime("%Y-%m-%d %H:%M")
 
 
+LIST_WORDS: dict[str, dict[str, str]] = {
+    "col_number": {"zh": "工单号", "en": "number"},
+    "col_status": {"zh": "状态", "en": "status"},
+    "col_type": {"zh": "类型", "en": "type"},
+    "col_priority": {"zh": "紧急程度", "en": "priority"},
+    "col_department": {"zh": "处理部门", "en": "department"},
+    "col_created": {"zh": "受理时间", "en": "opened"},
+    "col_summary": {"zh": "内容", "en": "summary"},
+    "escalated": {"zh": "（已督办）", "en": " (escalated)"},
+    "empty": {"zh": "没有符合条件的工单", "en": "no work orders match"},
+}
+
+
 def _echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=None))
 
@@ -134,13 +149,24 @@ def wo_list(
         _echo_json(found)
         return
     lang = _lang(ctx)
+    en = lang == "en"
+    rows = []
     for w in found:
-        late = " !" if w.get("escalated_at") and w["status"] not in ("closed", "cancelled") else ""
-        typer.echo(
-            f"{w['number']}  {catalogue.word(catalogue.STATUS, w['status'], lang):<6}"
-            f"  {w['type']:<14} {w['priority']:<7} {w['department'] or '-':<10}"
-            f" {_local(ctx, w['created_at'])}{late}  {w['summary']}"
-        )
+        late = w.get("escalated_at") and w["status"] not in ("closed", "cancelled")
+        rows.append((
+            w["number"],
+            catalogue.word(catalogue.STATUS, w["status"], lang)
+            + (text(LIST_WORDS, "escalated", lang) if late else ""),
+            (en and w.get("type_name_en")) or w.get("type_name") or w["type"],
+            catalogue.word(catalogue.PRIORITY, w["priority"], lang),
+            (en and w.get("department_name_en")) or w.get("department_name")
+            or w["department"] or "-",
+            _local(ctx, w["created_at"]),
+            " ".join(str(w["summary"] or "").split()) or "-",
+        ))
+    show_table([(text(LIST_WORDS, key, lang), "left") for key in (
+        "col_number", "col_status", "col_type", "col_priority", "col_department", "col_created",
+        "col_summary")], rows, text(LIST_WORDS, "empty", lang))
 
 
 @wo_app.command("show")

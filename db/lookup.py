@@ -64,6 +64,7 @@ def normalize_phone(text: str, *, area_code: str = DEFAULT_AREA_CODE) -> str:
 
 # The screen-pop path: each is an index search (tests check the query plans).
 PHONE_SQL = "SELECT customer_id FROM customer_phones WHERE phone IN (?, ?)"
+LISTS_SQL = "SELECT list FROM caller_lists WHERE phone IN (?, ?)"
 CUSTOMER_SQL = (
     "SELECT id, name, category, vip, blocked, language, created_at FROM customers WHERE id = ?"
 )
@@ -147,12 +148,16 @@ def _customer(db: sqlite_utils.Database, customer_id: int, now: float | str | No
 def caller_flags(
     db: sqlite_utils.Database, phone: str, *, area_code: str = DEFAULT_AREA_CODE
 ) -> dict[str, bool]:
-    """{'known', 'vip', 'blocked'} for a caller ID, in one indexed query."""
+    """{'known', 'vip', 'blocked', 'restricted'} for a caller ID: the customers' own flags, and
+    the number's entry on the caller lists (`ccd callers`), which holds for non-customers too."""
     number = normalize_phone(phone, area_code=area_code)
     if not number:
-        return {"known": False, "vip": False, "blocked": False}
-    row = db.execute(FLAGS_SQL, _forms(number, area_code)).fetchone()
-    return {"known": row[0] > 0, "vip": bool(row[1]), "blocked": bool(row[2])}
+        return {"known": False, "vip": False, "blocked": False, "restricted": False}
+    forms = _forms(number, area_code)
+    row = db.execute(FLAGS_SQL, forms).fetchone()
+    listed = {r[0] for r in db.execute(LISTS_SQL, forms)}
+    return {"known": row[0] > 0, "vip": bool(row[1]) or "vip" in listed,
+            "blocked": bool(row[2]) or "blocked" in listed, "restricted": "restricted" in listed}
 
 
 def is_blocked(db: sqlite_utils.Database, phone: str, *, area_code: str = DEFAULT_AREA_CODE) -> bool:

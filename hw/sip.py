@@ -560,6 +560,9 @@ class SipDriver(Driver):
         elif isinstance(event, p.Refused):
             slot.refused += 1
         elif isinstance(event, p.Registration):
+            if slot.registration is None or slot.registration.state != event.state:
+                log.info("%s worker %d registration %s (%d %s)", self.name, slot.index,
+                         event.state, event.code, event.reason)
             slot.registration = event
             self._notify()
         else:

@@ -40,6 +40,8 @@ CAUSES = {486: "busy", 600: "busy", 480: "no_answer", 408: "no_answer", 487: "no
 # Stations ring this much longer than the ACD's ring time-out: the ACD's own time-out ends the
 # ring first and counts it as 'ring no answer', not as a failure of the station.
 RING_GRACE_S = 2.0
+# Said as "under a minute" only below this (an estimate, with room for its error).
+UNDER_A_MINUTE_S = 40.0
 
 
 @contextmanager
@@ -99,11 +101,14 @@ class Announcer:
 
     @staticmethod
     def position_names(position: int, expected_wait_s: float | None, lang: str) -> list[str]:
-        """'You are number N in the queue; expected wait about M minutes' as prompt names."""
+        """'You are number N in the queue; expected wait about M minutes' as prompt names.
+
+        The estimate is rounded up, never down, and 'under a minute' is said only below
+        UNDER_A_MINUTE_S: a caller told less than they then wait stops trusting the line."""
         names = ["acd/position_before", *say.number(position, lang), "acd/position_after"]
         if expected_wait_s is not None:
-            minutes = round(expected_wait_s / 60)
-            if expected_wait_s < 60:
+            minutes = max(1, math.ceil(expected_wait_s / 60))
+            if expected_wait_s < UNDER_A_MINUTE_S:
                 names.append("acd/wait_under_minute")
             elif minutes <= 1:
                 names.append("acd/wait_one_minute")

@@ -263,6 +263,16 @@ class AgentControl:
             self._feed(m.WrapUpCoded(agent, call_id, finish=finish, by=by))
         return call_id
 
+    def note(self, agent: str, note: str) -> str | None:
+        """Keep the agent's note on their current or last call, without a code (a wrap-up that
+        timed out must not lose it). Returns the call's id (None: the agent has had no call)."""
+        self.acd.agent_state(agent)  # no-such-agent
+        call_id = self._agent_calls.get(agent) or self._last_call.get(agent)
+        if call_id is not None:
+            self.call_log.update(call_id, note=note)
+            self.call_log.event(call_id, "note", agent=agent, note=note)
+        return call_id
+
     def force_state(self, agent: str, state: str, reason: str, by: str) -> None:
         """A team lead sets an agent's state: ready, not_ready (with reason) or logged_out.
         It overrides a required wrap-up the agent has not coded."""

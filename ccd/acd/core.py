@@ -22,9 +22,12 @@ from typing import Any
 from ccd.acd import model as m
 from ccd.acd.calls import CallControl
 from ccd.acd.errors import BadAgentTransition, DuplicateCall, StationInUse
-from ccd.acd.machine import R, S, _Agent, _Call, _Queue
+from ccd.acd.machine import R, S, _Agent, _build_queue, _Call, _Queue
 from ccd.acd.model import AgentState
 from ccd.acd.states import STAFFED, AgentInput, CallInput, CallPhase
+
+_QUEUE_COUNTERS = ("rr_cursor", "offered", "answered", "within", "abandoned", "timed_out",
+                   "callbacks", "left", "overflowed", "wait_sum", "handled", "handle_sum")
 
 
 class Acd(CallControl):
@@ -59,6 +62,7 @@ class Acd(CallControl):
             m.ConsultEnd: self._on_consult_end,
             m.ConsultTransfer: self._on_consult_transfer,
             m.Tick: self._on_tick,
+            m.QueueChanged: self._on_queue_changed,
         }
 
     # ------------------------------------------------------------ the one entry point
@@ -107,15 +111,35 @@ class Acd(CallControl):
         return self._call(call_id).agent
 
     def expected_wait(self, call_id: str, now: float) -> float | None:
-        """Seconds this caller can expect to wait from now: position × AHT / agents staffed."""
+        """Seconds this caller can expect to wait from now (None: nobody staffs the queue).
+
+        Each staffed agent frees up after what is left of their call (the queue's handle time
+        minus the time already talked, or the wrap-up left; 0 when ready, a whole handle time
+        when ringing); the caller at position p gets the p-th agent to free up, one more
+        handle time for each round of agents before them. (Position × handle time / agents,
+        the average, told callers 'under a minute' when every agent had just answered.)"""
         call = self._call(call_id)
         if call.phase is not CallPhase.WAITING:
             return 0.0
         q = self._queues[call.queue]
-        staffed = self._staffed(q)
-        if staffed == 0:
+        aht = self._aht(q)
+        free_in = sorted(self._free_in(self._agents[a], aht, now) for a in q.members
+                         if self._agents[a].state in STAFFED)
+        if not free_in:
             return None
-        return self.position(call_id) * self._aht(q) / staffed
+        rounds, index = divmod(self.position(call_id) - 1, len(free_in))
+        return free_in[index] + rounds * aht
+
+    def _free_in(self, agent: _Agent, aht: float, now: float) -> float:
+        """Seconds until `agent` can take the next caller (an estimate from the handle time)."""
+        if agent.state is S.READY:
+            return 0.0
+        if agent.state is S.WRAP_UP:
+            return max(0.0, agent.wrap_until - now)
+        call = self._calls.get(agent.call_id or "")
+        if agent.state in (S.TALKING, S.ON_HOLD) and call is not None and call.answered:
+            return max(0.0, aht - (now - call.answered_at))
+        return aht  # ringing: about to take a whole call
 
     def statistics(self, now: float) -> m.AcdStatistics:
         """The live numbers of every queue and agent, as frozen records."""
@@ -416,6 +440,49 @@ class Acd(CallControl):
         if agent is None or agent.state is not S.RINGING or agent.call_id != ev.call_id:
             return  # a failure after the offer ended changes nothing
         self._ring_failed(agent, now, R.STATION_UNREACHABLE, cause=ev.cause)
+
+    # ------------------------------------------------------------ configuration
+
+    def replace_queue(self, config: m.QueueConfig) -> list[_Call]:  # see m.QueueChanged
+        """Give an existing queue new settings, keeping its statistics and callers; returns the
+        callers that were waiting in a pool (now out of it, for the caller to re-pool)."""
+        old = self._queues[config.name]
+        self._check_targets(config, set(self._queues))
+        waiting = [self._calls[cid] for cid in sorted(old.calls)
+                   if cid in self._calls and self._calls[cid].pooled]
+        for call in waiting:
+            self._pool_remove(call)
+        for agent in self._agents.values():  # out of the old queue's ready lists first
+            if agent.state is S.READY:
+                self._unindex_ready(agent)
+        new = _build_queue(config)
+        for name in _QUEUE_COUNTERS:
+            setattr(new, name, getattr(old, name))
+        new.calls = old.calls
+        self._queues[config.name] = new
+        for cid in new.calls:  # ringing callers: keep their rule count within the new rules
+            ringing = self._calls.get(cid)
+            if ringing is not None and not ringing.pooled:
+                ringing.next_rule = min(ringing.next_rule, len(config.overflow))
+                ringing.stage = min(ringing.stage, len(new.pools) - 1)
+        for agent in self._agents.values():
+            self._reindex(agent)
+        return waiting
+
+    def _on_queue_changed(self, ev: m.QueueChanged, now: float) -> None:
+        if ev.config.name not in self._queues:
+            self.add_queue(ev.config)
+            return
+        waiting = self.replace_queue(ev.config)
+        for call in waiting:  # re-pooled under the new rules, in their old order
+            call.next_rule = 0
+            call.stage = 0
+            call.epoch += 1  # the old overflow and max-wait deadlines no longer count
+            self._rekey(call)
+            self._apply_due_rules(call, now)
+            if call.phase is CallPhase.WAITING:
+                self._pool_add(call)
+                self._schedule_call(call)
 
     # ------------------------------------------------------------ deadlines
 

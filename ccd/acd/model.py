@@ -297,6 +297,15 @@ class Tick:
     """Time passed: process every ring timeout, wrap-up end, overflow and max wait due by now."""
 
 
+@dataclass(frozen=True)
+class QueueChanged:
+    """A queue's settings changed (`ccd queues set`, a reload): they apply at once, also to the
+    callers already waiting, who keep their place; overflow rules count from when each caller
+    entered the queue, and rules already due under the new settings apply now."""
+
+    config: QueueConfig
+
+
 Event = (
     AgentLogin
     | AgentLogout
@@ -318,6 +327,7 @@ Event = (
     | ConsultEnd
     | ConsultTransfer
     | Tick
+    | QueueChanged
 )
 
 # ---------------------------------------------------------------- actions (what to do)

@@ -34,8 +34,10 @@ from ccd.acd import settings as acd_settings
 from ccd.acd import tables, views
 from ccd.acd.adapters import Announcer, DriverStations, write_default_music
 from ccd.acd.agent_control import AgentControl
+from ccd.acd.consoles import ConsoleWatch
 from ccd.acd.core import Acd
 from ccd.acd.dialout import Dialler
+from ccd.acd.errors import NoSuchAgent
 from ccd.acd.queueing import CallbackHandler, CallerQueueing, QueuedCaller
 from ccd.acd.service import AcdService
 from ccd.acd.settings import AcdSettings
@@ -111,6 +113,7 @@ class AcdRuntime(AgentControl, CallerQueueing):
         self.dialler = Dialler(self)
         self._default_music: Path | None = None
         self._nursery: trio.Nursery | None = None
+        self.consoles = ConsoleWatch(self._state_name, self._console_lost)
 
     def share_log(self, call_log: CallLog) -> None:
         """Write call records and ACD rows through the daemon's one write queue (telephony's
@@ -149,10 +152,28 @@ class AcdRuntime(AgentControl, CallerQueueing):
             raise CcdError("the ACD is not running", error_id="acd-not-running")
         return self._nursery
 
+    def _state_name(self, agent: str) -> str:
+        try:
+            return str(self.acd.agent_state(agent)[0].value)
+        except NoSuchAgent:
+            return "logged_out"
+
+    def _console_lost(self, agent: str) -> None:
+        """The agent's last console closed (see ccd.acd.consoles): log them out."""
+        try:
+            self.logout(agent)
+        except CcdError as exc:
+            log.warning("agent %s: console closed, not logged out: %s", agent, exc.message)
+            return
+        log.info("agent %s logged out: their console closed", agent)
+
     def store_records(self, records: Sequence[m.AcdRecord]) -> None:
         """The service's RecordSink: note what telephony needs, then hand on to the store."""
         for r in records:
             if r.kind is R.AGENT_STATE and r.agent is not None:
+                to = str(r.details.get("to"))
+                if self.consoles.state_changed(r.agent, to) and self._nursery is not None:
+                    self._nursery.start_soon(_later, self._console_lost, r.agent)
                 if r.details.get("to") in ("ringing", "talking", "on_hold", "wrap_up"):
                     if r.call_id:
                         self._agent_calls[r.agent] = r.call_id
@@ -168,8 +189,8 @@ class AcdRuntime(AgentControl, CallerQueueing):
         self.store.store(records)
 
     async def reload(self, config: object) -> None:
-        """New config (SIGHUP): new stations and queues apply at once; changed queues at the
-        next start (the running ones keep their callers and their settings)."""
+        """New config (SIGHUP): new stations, new queues and changed queues apply at once (the
+        callers waiting in a changed queue keep their place under its new settings)."""
         try:
             new = acd_settings.from_config(config)
         except CcdError as exc:
@@ -178,7 +199,7 @@ class AcdRuntime(AgentControl, CallerQueueing):
         self.settings = new
         self.directory.settings = new
         self.stations.caller_id = new.caller_id
-        self.add_new_queues()
+        self.apply_queue_changes()
         for agent in tables.agent_configs(self.db):
             self._refresh_agent(agent)
 
@@ -197,6 +218,22 @@ class AcdRuntime(AgentControl, CallerQueueing):
                     pending.remove(name)
         return added
 
+    def apply_queue_changes(self) -> list[str]:
+        """Bring the running queues to the database and config: new ones are added, changed
+        ones take their new settings now (`ccd queues set`, a reload); returns the names of
+        the queues added or changed. (A removed queue stays until the next start: its callers
+        have nowhere else to wait.)"""
+        changed = self.add_new_queues()
+        running = set(self.acd.queue_names())
+        for config in tables.queue_configs(self.db, self.settings):
+            if (config.name in running and config.name not in changed
+                    and self.acd.queue_config(config.name) != config):
+                self._feed(m.QueueChanged(config))
+                changed.append(config.name)
+        if changed:
+            log.info("queues applied: %s", ", ".join(changed))
+        return changed
+
     # ------------------------------------------------------------ live numbers
 
     def status(self) -> dict[str, Any]:
@@ -210,6 +247,11 @@ class AcdRuntime(AgentControl, CallerQueueing):
     def snapshot(self) -> dict[str, Any]:
         """Queues, agents and listening team leads, live (see `views.snapshot`)."""
         return views.snapshot(self)
+
+
+async def _later(fn: Callable[[str], None], agent: str) -> None:
+    """Run `fn(agent)` in its own task: never from inside the ACD's feed."""
+    fn(agent)
 
 
 class _Sink:

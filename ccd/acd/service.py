@@ -240,14 +240,16 @@ class AcdService:
                     nursery.start_soon(self._listen_for_keys, leg, call_id, config)
                 every = config.announce_every_s
                 while every is not None:
-                    self._announce_soon(nursery, leg, call_id)
+                    # The interval runs from the end of one announcement to the start of the
+                    # next: an interval shorter than the announcement never stacks them.
+                    await self._announce(leg, call_id)
                     await trio.sleep(every)
 
-    def _announce_soon(self, nursery: trio.Nursery, leg: CallerLeg, call_id: str) -> None:
+    async def _announce(self, leg: CallerLeg, call_id: str) -> None:
         if self.acd.call_phase(call_id) is CallPhase.WAITING:
             position = self.acd.position(call_id)
             expected = self.acd.expected_wait(call_id, trio.current_time())
-            nursery.start_soon(leg.announce, position, expected)
+            await leg.announce(position, expected)
 
     async def _listen_for_keys(self, leg: CallerLeg, call_id: str, config: m.QueueConfig) -> None:
         while True:

@@ -320,17 +320,43 @@ def caller_flags(
     flags = {"vip": False, "repeat_caller": False, "outage_area": False}
     if not number:
         return flags
-    since = iso(now - settings.repeat_window_h * 3600)
-    flags["repeat_caller"] = (
-        settings.repeat_window_h > 0
-        and db.execute(
-            "SELECT 1 FROM calls WHERE src = ? AND start >= ? AND id != ? LIMIT 1",
-            [number, since, call_id],
-        ).fetchone()
-        is not None
-    )
     customer = lookup.customer_by_phone(db, number, now=now)
     if customer is not None:
         flags["vip"] = bool(customer["vip"])
         flags["outage_area"] = bool(customer.get("outages"))
+    if settings.repeat_window_h > 0:
+        since = iso(now - settings.repeat_window_h * 3600)
+        flags["repeat_caller"] = repeat_caller(db, number, customer, call_id, since)
     return flags
+
+
+def repeat_caller(db: sqlite_utils.Database, number: str, customer: dict[str, Any] | None,
+                  call_id: str, since: str) -> bool:
+    """Whether this caller called before (since `since`, ISO time), by the same identity the
+    number lookups use: the customer first (a call recorded for them, or from any of their
+    phones), then the normalised number ('+8613955556666' and '13955556666' are one caller).
+
+    number: the caller ID as received; customer: `lookup.customer_by_phone` for it (None:
+    unknown); call_id: this call, not counted."""
+    normal = lookup.normalize_phone(number)
+    mine = {normal} if normal else set()
+    customer_id = None
+    if customer is not None:
+        customer_id = customer["id"]
+        mine |= {lookup.normalize_phone(p["phone"]) for p in customer.get("phones") or []}
+    mine.discard("")
+    if not mine and customer_id is None:
+        return False
+    # Caller IDs are stored as received; the last 7 digits narrow the candidates, and each
+    # is normalised before it is compared.
+    tails = sorted({n[-7:] for n in mine})
+    where = " OR ".join(["src LIKE ?"] * len(tails) + (["customer_id = ?"] if customer_id else []))
+    args: list[Any] = [since, call_id, *(f"%{t}%" for t in tails)]
+    if customer_id is not None:
+        args.append(customer_id)
+    for src, cid in db.execute(
+        f"SELECT src, customer_id FROM calls WHERE start >= ? AND id != ? AND ({where})", args
+    ):
+        if (customer_id is not None and cid == customer_id) or lookup.normalize_phone(src) in mine:
+            return True
+    return False

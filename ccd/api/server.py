@@ -25,7 +25,7 @@ import socket
 import sqlite3
 import stat
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -227,6 +227,8 @@ class Connection:
         self._broken = False  # a write was interrupted: the stream may hold half a line
         self._close_reason: tuple[str, dict[str, Any]] | None = None
         self._nursery: trio.Nursery | None = None
+        # Run once when the connection ends (an agent's console gone: ccd.acd.consoles).
+        self.on_close: list[Callable[[], None]] = []
 
     @property
     def language(self) -> str:
@@ -245,6 +247,9 @@ class Connection:
         finally:
             if self.subscription is not None:
                 self.subscription.close()
+            hooks, self.on_close = self.on_close, []
+            for hook in hooks:
+                hook()
             await self.stream.aclose()
 
     def close(self, code: str, **details: Any) -> None:

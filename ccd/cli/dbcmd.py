@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 import db as database
+from ccd import timefmt
 from ccd.cli.context import fail, state
 from ccd.lock import is_locked
 
@@ -116,7 +117,8 @@ def backup_(
 
     config = state(ctx).config
     if dest is None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+        # The site's local time, whatever the host's TZ: names sort and read like the rota.
+        stamp = timefmt.local(time.time(), config.site.timezone, "%Y%m%d-%H%M%S")
         dest = config.path(config.paths.backups) / f"ccd-{stamp}.sqlite3"
     dest.parent.mkdir(parents=True, exist_ok=True)
     backup.backup(config.database_path, dest)

@@ -26,9 +26,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cli_acd.stations_app, name="stations")
     app.add_typer(cli_acd.agent_cli_app, name="agent-cli")
 
-    from ccd import cli_calls, cli_phone
+    from ccd import cli_callers, cli_calls, cli_phone
 
     app.add_typer(cli_calls.app, name="calls")
+    app.add_typer(cli_callers.app, name="callers")
 
     from ccd import cli_audit
 

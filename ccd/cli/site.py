@@ -130,7 +130,7 @@ def run(ctx: typer.Context) -> None:
 
     st = state(ctx)
     config = st.config
-    log.setup(config.log.level, config.log.format)
+    log.setup(config.log.level, config.log.format, config.site.timezone)
     secrets.install_log_filter(config)
 
     def ready(_: daemon.Daemon) -> None:
@@ -180,15 +180,12 @@ def status(
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
         return
-    for key, value in result.items():
-        if key == "lines" and isinstance(value, dict):
-            _echo_lines(value, state(ctx).config)
-        elif isinstance(value, dict):
-            typer.echo(f"{key}:")
-            for k, v in value.items():
-                typer.echo(f"  {k:<16} {v}")
-        else:
-            typer.echo(f"{key:<18} {value}")
+    from ccd.cli.status_view import render
+
+    lines = result.pop("lines", None)  # analog lines: their own rows, with times of the site
+    typer.echo(render(result, state(ctx).config.site.language))
+    if isinstance(lines, dict):
+        _echo_lines(lines, state(ctx).config)
 
 
 def _echo_lines(lines: dict[str, Any], config: Any) -> None:

@@ -116,6 +116,7 @@ class Recorded:
     seconds: float
     ended_by: str  # 'silence', 'max', 'digit' or 'hangup'
     digit: str = ""
+    voiced_s: float | None = None  # seconds that hold a voice (None: not measured, all of it)
 
 
 @dataclass(frozen=True)

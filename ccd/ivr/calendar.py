@@ -52,16 +52,32 @@ def is_holiday(calendar: Calendar, now: float) -> bool:
     return local(calendar, now).date() in calendar.holidays
 
 
-def is_open(calendar: Calendar, now: float) -> bool:
-    """Whether `now` falls in business hours: not a holiday, and inside the day's hours."""
+def next_open(calendar: Calendar, now: float, days: int = 31) -> dt.datetime | None:
+    """When business hours next begin after `now` (local, in the calendar's timezone): the
+    start of the next opening range, skipping holidays; None if none within `days` days."""
     moment = local(calendar, now)
-    day = moment.date()
+    tz = moment.tzinfo
+    for offset in range(days + 1):
+        day = moment.date() + dt.timedelta(days=offset)
+        for opens, _closes in _ranges(calendar, day):
+            start = dt.datetime.combine(day, opens, tz)
+            if start > moment:
+                return start
+    return None
+
+
+def _ranges(calendar: Calendar, day: dt.date) -> list[tuple[dt.time, dt.time]]:
     if day in calendar.holidays:
-        return False
+        return []
     if day in calendar.workdays:
         key = "workday" if "workday" in calendar.hours else "mon"
     else:
-        key = DAYS[moment.weekday()]
-    text = calendar.hours.get(key, calendar.hours.get("daily", "closed"))
+        key = DAYS[day.weekday()]
+    return parse_hours(key, calendar.hours.get(key, calendar.hours.get("daily", "closed")))
+
+
+def is_open(calendar: Calendar, now: float) -> bool:
+    """Whether `now` falls in business hours: not a holiday, and inside the day's hours."""
+    moment = local(calendar, now)
     clock = moment.time().replace(tzinfo=None)
-    return any(opens <= clock < closes for opens, closes in parse_hours(key, text))
+    return any(opens <= clock < closes for opens, closes in _ranges(calendar, moment.date()))

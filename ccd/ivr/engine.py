@@ -27,6 +27,7 @@ from ccd.ivr import walker as w
 from ccd.ivr.flow import Flow
 from ccd.ivr.prompts import PromptStore
 from ccd.ivr.synth import SynthesisError, ToolMissing, wav_seconds
+from ccd.ivr.voice import voiced_seconds
 from hw.base import (
     Channel,
     ChannelGone,
@@ -302,8 +303,11 @@ class _Call:
                 seconds = wav_seconds(path)
             except (OSError, EOFError, ValueError):
                 pass
-            return a.Recorded(str(path), seconds, "hangup")
-        return a.Recorded(str(done.path), done.seconds, done.ended_by, done.digit)
+            return a.Recorded(str(path), seconds, "hangup", voiced_s=voiced_seconds(str(path)))
+        # Inline, not in a thread: a few milliseconds for a minute of audio, and trio's
+        # MockClock would jump past timeouts while a thread ran.
+        voiced = voiced_seconds(str(done.path))
+        return a.Recorded(str(done.path), done.seconds, done.ended_by, done.digit, voiced)
 
     async def transfer(self, action: a.Transfer) -> a.Event:
         driver = self.engine.driver

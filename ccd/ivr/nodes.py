@@ -22,7 +22,8 @@ Scalar = str | int | float | bool
 
 SAY_KINDS = ("number", "count", "amount", "digits", "date", "time", "datetime", "month", "text",
              "prompt")
-CASE_TESTS = ("business_hours", "holiday", "vip", "blocked", "outage", "queue_load", "var")
+CASE_TESTS = ("business_hours", "holiday", "vip", "blocked", "restricted", "outage", "queue_load",
+              "var")
 CASE_OPS = ("set", "unset", "==", "!=", "<", "<=", ">", ">=")
 HANGUP_CAUSES = {"normal": 200, "busy": 486, "forbidden": 403, "unavailable": 503,
                  "declined": 603}
@@ -397,7 +398,9 @@ class Header(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 # ---------------------------------------------------------------- variable references
 
-BUILTINS = frozenset({"caller", "called", "call_id", "lang", "agent_uri", "vip", "priority"})
+# next_open: when the flow's calendar next opens (after now), for "our agents are back at …".
+BUILTINS = frozenset({"caller", "called", "call_id", "lang", "agent_uri", "vip", "priority",
+                      "next_open"})
 SETTABLE_BUILTINS = frozenset({"lang", "vip", "priority"})
 VAR_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _REF = re.compile(r"^\$([a-z_][a-z0-9_]*)(?:\.([a-z_][a-z0-9_]*))?(\?)?$")

@@ -49,7 +49,7 @@ SOURCES: dict[str, Source] = {
         Source("work_order_status", ("number",), WORK_ORDER,
                doc="a work order by its number; `status` is one of the statuses the "
                    "work_order_status node reads (new, dispatched, accepted, ...)"),
-        Source("caller_flags", ("phone",), ("vip", "blocked", "customer_id"),
+        Source("caller_flags", ("phone",), ("vip", "blocked", "restricted", "customer_id"),
                doc="whether a calling number is a VIP or on the blocked list (always found)"),
         Source("queue_status", ("queue",), ("waiting", "agents_ready", "expected_wait_s"),
                doc="live numbers of an ACD queue"),
@@ -59,5 +59,5 @@ SOURCES: dict[str, Source] = {
 # Fields of the variable a `record` node fills.
 RECORDING = ("number", "recording", "seconds")
 # What branch tests look up by themselves.
-BRANCH_SOURCES = {"vip": "caller_flags", "blocked": "caller_flags", "outage": "outage_for_caller",
+BRANCH_SOURCES = {"vip": "caller_flags", "blocked": "caller_flags", "restricted": "caller_flags", "outage": "outage_for_caller",
                   "queue_load": "queue_status"}

@@ -350,7 +350,7 @@ class Walker:
             return calendar.is_open(self.flow.calendar, self.now)
         if case.when == "holiday":
             return calendar.is_holiday(self.flow.calendar, self.now)
-        if case.when in ("vip", "blocked"):
+        if case.when in ("vip", "blocked", "restricted"):
             flags, _ = yield from self._lookup("caller_flags", {"phone": caller}, cache=True)
             return bool(flags and flags.get(case.when))
         if case.when == "outage":
@@ -385,12 +385,14 @@ class Walker:
                 Record(name, node.max_seconds, node.silence_seconds, node.stop_digits), Recorded)
             if event.digit:
                 self._entered(name, event.digit)
+            spoken = event.seconds if event.voiced_s is None else event.voiced_s
             self._log("record", {"node": name, "path": event.path, "seconds": event.seconds,
-                                 "ended_by": event.ended_by})
+                                 "voiced_s": round(spoken, 2), "ended_by": event.ended_by})
             if event.ended_by == "hangup":
                 self.hung_up = True
                 self._log("hangup", {"by": "caller", "cause": 200, "node": name})
-            if event.seconds >= node.min_seconds:
+            # What counts is voice, not length: 5 s of silence ended by silence is no report.
+            if spoken >= node.min_seconds:
                 break
             if self.hung_up:
                 raise _CallerGone()
@@ -479,6 +481,8 @@ class Walker:
         if ref is None:
             return raw
         optional = optional or ref.optional
+        if ref.name == "next_open" and "next_open" not in self.vars:
+            self.vars["next_open"] = calendar.next_open(self.flow.calendar, self.now)
         value = self.vars.get(ref.name)
         if ref.field and isinstance(value, dict):
             value = value.get(ref.field)
@@ -495,6 +499,8 @@ class Walker:
                 out.append(part)
                 continue
             value = self._value(part.value)
+            if value is None:  # an optional value ('$x?') that has none: said as nothing
+                continue
             try:
                 out += self._say(part, value)
             except (say.SayError, ValueError, TypeError, ArithmeticError) as e:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import wave
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,25 @@ SPOKEN_STATUS = {
     "closed": "closed",
     "cancelled": "closed",
 }
+
+
+def caller_language(db: Any, caller: str, languages: Sequence[str], default: str) -> str:
+    """The language a known caller speaks (customers.language) when the flow speaks it, else
+    `default` (the site's): an English-speaking customer is greeted in English."""
+    found = lookup.customer_by_phone(db, caller) if caller else None
+    spoken = str((found or {}).get("language") or "")
+    return spoken if spoken in languages else default
+
+
+def caller_identity(db: Any, caller: str) -> dict[str, Any]:
+    """The customer (and, when they have only one, the account) behind a caller number, for a
+    call record the IVR flow did not identify; {} for an unknown number."""
+    found = lookup.customer_by_phone(db, caller) if caller else None
+    if not found:
+        return {}
+    accounts = found.get("accounts") or []
+    return {"customer_id": found["id"],
+            "account_no": accounts[0]["account_no"] if len(accounts) == 1 else None}
 
 
 class DaemonIvrServices(BaseServices):
@@ -106,6 +125,7 @@ class DaemonIvrServices(BaseServices):
         return {
             "vip": bool(flags.get("vip")),
             "blocked": bool(flags.get("blocked")),
+            "restricted": bool(flags.get("restricted")),
             "customer_id": found["id"] if found else None,
         }
 
@@ -152,11 +172,20 @@ class DaemonIvrServices(BaseServices):
         rec_id = await self.daemon.call_log.recording_committed(
             self.call_id, str(recording), kind="voice-report", seconds=seconds
         )
+        customer_id = None
+        if not account:  # a known caller's report is for their customer (and their one account)
+            known = self._customer_by_phone(caller)
+            if known is not None:
+                customer_id = known["customer_id"]
+                found = lookup.customer_by_phone(self.db, caller) or {}
+                if len(found.get("accounts") or []) == 1:
+                    account = str(known["account_no"])
         wo = workorders.create(
             type=kind,
             created_by="ivr",
             source="ivr",
             phone=caller if lookup.normalize_phone(caller) else "",
+            customer_id=customer_id,
             account_no=account or None,
             call_id=self.call_id,
             description=f"IVR {kind}: voice report ({seconds:.0f} s)",

@@ -26,7 +26,7 @@ from ccd.ivr.engine import BaseServices, Engine
 from ccd.ivr.flow import validate_flow
 from ccd.ivr.prompts import PromptsMissing, PromptStore
 from ccd.telephony.edge import LostCalls, make_edge, uses_edge, worker_layout
-from ccd.telephony.ivr_services import DaemonIvrServices
+from ccd.telephony.ivr_services import DaemonIvrServices, caller_identity, caller_language
 from ccd.telephony.prompts import prepare_prompts
 from hw.base import Channel, Driver, HangupCause
 from hw.dialogic.driver import DialogicDriver
@@ -213,6 +213,7 @@ class Telephony:
         call_id = new_call_id()
         info = channel.info
         self.calls[info.leg_id] = call_id
+        log.info("call %s from %s to %s started", call_id, info.caller or "-", info.called or "-")
         self.log.start(
             call_id, src=info.caller, dst=info.called, direction="in",
             channel=info.leg_id,
@@ -231,7 +232,9 @@ class Telephony:
         summary = None
         try:
             summary = await self.engine.run(
-                channel, call_id=call_id, on_event=on_event, lang=self.config.site.language,
+                channel, call_id=call_id, on_event=on_event,
+                lang=caller_language(self.daemon.db, info.caller, self.engine.flow.languages,
+                                     self.config.site.language),
                 services=DaemonIvrServices(self.daemon, call_id, self.config.site.language),
             )
         except Exception:
@@ -257,6 +260,8 @@ class Telephony:
                 customer_id=summary.customer_id,
                 account_no=summary.account_no or None,
             )
+            if summary.customer_id is None:  # the flow never looked the caller up by number
+                fields.update(caller_identity(self.daemon.db, channel.info.caller))
         disposition: str | None
         if lost or summary is None:
             disposition, by = FAILED, (ended.reason if lost and ended else "error")
@@ -272,6 +277,17 @@ class Telephony:
                 log.debug("hangup of %s after the call failed", call_id, exc_info=True)
         cause = ended.cause if ended is not None else None
         self.log.end(call_id, disposition=disposition, cause=cause, hangup_by=by, **fields)
+        log_call_end(self.daemon.db, call_id)
+
+
+def log_call_end(db: Any, call_id: str) -> None:
+    """One INFO line per finished call: disposition, who hung up, length, queue and agent."""
+    row = db.execute('SELECT disposition, hangup_by, duration, queue, agent FROM calls '
+                     'WHERE id = ?', [call_id]).fetchone()
+    if row is not None:
+        disposition, by, duration, queue, agent = row
+        log.info("call %s ended: %s, hung up by %s, %.1f s, queue %s, agent %s", call_id,
+                 disposition, by or "-", duration or 0.0, queue or "-", agent or "-")
 
 
 async def serve(daemon: Any, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

@@ -17,7 +17,13 @@ from ccd.workorders.store import rows
 LIST_COLUMNS = (
     "id, number, type, priority, status, source, customer_id, account_no, contact_name, phone, "
     "address, department, owner, created_by, created_at, updated_at, closed_at, deadline_at, "
-    "escalated_at, substr(description, 1, 80) AS summary"
+    "escalated_at, substr(description, 1, 80) AS summary, "
+    # The words for the codes, for lists people read (`ccd wo list`).
+    "(SELECT name FROM work_order_types t WHERE t.code = work_orders.type) AS type_name, "
+    "(SELECT name_en FROM work_order_types t WHERE t.code = work_orders.type) AS type_name_en, "
+    "(SELECT name FROM departments d WHERE d.code = work_orders.department) AS department_name, "
+    "(SELECT name_en FROM departments d WHERE d.code = work_orders.department) "
+    "AS department_name_en"
 )
 MAX_LIMIT = 500
 

@@ -14,3 +14,4 @@ from db.migrations import m0003_help
 from db.migrations import m0004_wrap_required
 from db.migrations import m0005_task_agent
 from db.migrations import m0006_security
+from db.migrations import m0007_caller_lists

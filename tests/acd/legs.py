@@ -28,10 +28,14 @@ class Log:
 
 
 class ScriptedCaller:
-    def __init__(self, log: Log, hangup_after: float | None = None, callback: str | None = None):
+    def __init__(self, log: Log, hangup_after: float | None = None, callback: str | None = None,
+                 announce_s: float = 0.0):
+        """announce_s: how long one announcement takes to play."""
         self.log = log
         self.hangup_after = hangup_after
         self.callback = callback
+        self.announce_s = announce_s
+        self.announcing = 0  # announcements playing right now (never more than one)
         self._gone = trio.Event()
         self._digits_in, self._digits = trio.open_memory_channel[str](math.inf)
 
@@ -45,7 +49,10 @@ class ScriptedCaller:
         self.log.add("music", music)
 
     async def announce(self, position: int, expected_wait_s: float | None) -> None:
-        self.log.add("announce", position, expected_wait_s)
+        self.announcing += 1
+        self.log.add("announce", position, expected_wait_s, self.announcing)
+        await trio.sleep(self.announce_s)
+        self.announcing -= 1
 
     async def wait_digit(self) -> str:
         return await self._digits.receive()

@@ -128,10 +128,12 @@ def test_statistics_service_level_asa_and_expected_wait() -> None:
     assert s.agents_staffed == 0 and s.expected_wait_s is None  # nobody to answer
     h.feed(m.AgentReady("a"), at=10)  # rings for c0
     h.feed(m.AgentReady("b"), at=10)  # rings for c1
-    # c2 waits at position 1; two agents staffed, AHT 120 s -> 60 s expected
+    # c2 waits at position 1; both agents are about to take a whole call (AHT 120 s): 120 s,
+    # not the average 60 s (position × AHT / agents) that undersold the wait
     assert h.acd.position("c2") == 1
-    assert h.acd.expected_wait("c2", 10) == 60
-    h.feed(m.AgentAnswered("a", "c0"), at=15)  # waited 15: within target
+    assert h.acd.expected_wait("c2", 10) == 120
+    h.feed(m.AgentAnswered("a", "c0"), at=15)
+    assert h.acd.expected_wait("c2", 45) == 120 - 30  # a has talked 30 s of its 120
     h.feed(m.AgentAnswered("b", "c1"), at=31)  # waited 30: not within
     h.feed(m.CallerHangup("c2"), at=40)  # abandoned after 38
     h.feed(m.AgentHangup("a"), at=75)  # handled 60 s

@@ -336,3 +336,49 @@ def test_back_to_self_service() -> None:
     h = Harness([water()], [])
     h.enter("c1", "water", at=0)
     assert finished(h.feed(m.CallerLeaves("c1"), at=5)) == [("c1", "left")]
+
+
+# ------------------------------------------------------------------ live queue changes
+
+
+def test_a_changed_overflow_applies_to_callers_already_waiting() -> None:
+    """Retuning overflow in a surge: `ccd queues set` shortens 120 s to 20 s while c1 has waited
+    30 s and c2 10 s; c1 overflows at once, c2 when its 20 s are up; nobody is dropped."""
+    backup = m.QueueConfig("backup", {"general": 1})
+    q = m.QueueConfig("water", {"water": 1}, overflow=(m.OverflowRule(120, to_queue="backup"),))
+    h = Harness([q, backup], [agent("g", general=1)])
+    h.enter("c1", "water", at=0)
+    h.enter("c2", "water", at=20)
+    assert h.acd.next_deadline() == 120
+    faster = m.QueueConfig("water", {"water": 1},
+                           overflow=(m.OverflowRule(20, to_queue="backup"),))
+    h.feed(m.QueueChanged(faster), at=30)
+    assert h.acd.call_queue("c1") == "backup" and h.acd.call_queue("c2") == "water"
+    assert h.acd.queue_config("water") == faster
+    assert h.acd.next_deadline() == 40
+    h.run_until(40)
+    assert h.acd.call_queue("c2") == "backup"
+    assert h.acd.position("c1") == 1 and h.acd.position("c2") == 2  # they keep their order
+    assert rung(h.feed(m.AgentLogin("g", "s", ready=True), at=41)) == [("g", "c1")]
+    stats = {s.queue: s for s in h.acd.statistics(41).queues}
+    assert stats["water"].offered == 2 and stats["water"].overflowed == 2  # kept its numbers
+
+
+def test_added_skills_apply_at_once_and_a_new_queue_is_added() -> None:
+    h = Harness([water()], [agent("g", general=1)])
+    h.login("g", at=0)
+    h.enter("c1", "water", at=1)
+    assert h.acd.call_phase("c1") is CallPhase.WAITING  # nobody has the water skill
+    wider = m.QueueConfig("water", {"water": 1},
+                          overflow=(m.OverflowRule(0, add_skills={"general": 1}),))
+    assert rung(h.feed(m.QueueChanged(wider), at=5)) == [("g", "c1")]
+    h.feed(m.QueueChanged(m.QueueConfig("gas", {"gas": 1})), at=6)
+    assert "gas" in h.acd.queue_names()
+
+
+def test_a_queue_changed_while_agents_are_ready_still_rings_them() -> None:
+    h = Harness([water()], [agent("a1", water=1), agent("a2", water=1)])
+    h.login("a1", "a2", at=0)
+    h.feed(m.QueueChanged(water(wrap_up_s=5)), at=1)
+    assert rung(h.enter("c1", "water", at=2)) == [("a1", "c1")]
+    assert rung(h.enter("c2", "water", at=3)) == [("a2", "c2")]

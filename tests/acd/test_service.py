@@ -114,10 +114,10 @@ async def test_position_and_expected_wait_are_announced_at_the_interval(
         assert log.of("music") == [(t0, ("moh-water",))]
         # not-ready agents do not staff the queue: no expected wait can be given
         assert [(t - t0, a) for t, a in log.of("announce")] == [
-            (0, (1, None)),
-            (30, (1, None)),
-            (60, (1, None)),
-            (90, (1, None)),
+            (0, (1, None, 1)),
+            (30, (1, None, 1)),
+            (60, (1, None, 1)),
+            (90, (1, None, 1)),
         ]
         service.feed(m.AgentReady("a1"))  # rings for c2 (default behaviour answers at once)
         nursery.cancel_scope.cancel()
@@ -140,8 +140,26 @@ async def test_expected_wait_counts_the_agents_serving_the_queue(
             nursery.start_soon(service.queue_call, caller, "water", m.Caller(f"w{i}"))
             await trio.sleep(1)
         await trio.sleep(60)
-        # w1 is second in line; one agent, AHT 120 s: 240 s expected
-        assert [(t - t0, a) for t, a in log.of("announce")] == [(2, (2, 240.0)), (62, (2, 240.0))]
+        # w1 is second in line; one agent, talking since t0, AHT 120 s: what is left of that
+        # call, then one whole call (118 + 120 s at t0+2; 58 + 120 s a minute later)
+        assert [(t - t0, a) for t, a in log.of("announce")] == [(2, (2, 238.0, 1)),
+                                                                   (62, (2, 178.0, 1))]
+        nursery.cancel_scope.cancel()
+
+
+async def test_announcements_never_stack_when_the_interval_is_shorter_than_one(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Every 10 s configured, 25 s to play: the next one starts 10 s after the last ended."""
+    service, log, sink = _service(_queue(announce_every_s=10, default_aht_s=120), ["a1"], {})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(service.run)
+        t0 = trio.current_time()
+        caller = ScriptedCaller(log, hangup_after=120, announce_s=25)
+        nursery.start_soon(service.queue_call, caller, "water", m.Caller("c1"))
+        await trio.sleep(130)
+        announced = [(t - t0, a[2]) for t, a in log.of("announce")]
+        assert announced == [(0, 1), (35, 1), (70, 1), (105, 1)]  # one at a time, 35 s apart
         nursery.cancel_scope.cancel()
 
 

@@ -156,7 +156,9 @@ async def test_queues_and_stations_admin_methods(site: Site) -> None:
                                                                "to_queue": "nowhere"}]) == "bad-queue"
     assert await admin.error("queues.remove", name="water") == "queue-in-use"
     changed = await admin.call("queues.set", name="gas", wrap_up_s=45, overflow=[])
-    assert changed["applies"] == "restart"
+    assert changed["applies"] == "now"  # the running queue takes it at once
+    gas = site.acd.acd.queue_config("gas")
+    assert gas is not None and gas.wrap_up_s == 45 and gas.overflow == ()
     assert next(q for q in await admin.call("queues.list") if q["name"] == "gas")["wrap_up_s"] == 45
     await admin.call("queues.remove", name="gas")
     assert "gas" not in {q["name"] for q in await admin.call("queues.list")}

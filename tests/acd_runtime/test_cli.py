@@ -5,7 +5,12 @@ database lock as `ccd run` does)."""
 from __future__ import annotations
 
 import json
+import os
+import select
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,8 +67,16 @@ def test_queues_and_stations_offline_on_the_database(site_config: Config) -> Non
                                                                          15.0)
     assert gas["overflow"] == [{"after_s": 30.0, "to_queue": "water"},
                                {"after_s": 60.0, "add_skills": {"water": 5, "billing": 2}}]
-    text = ccd(site_config, "queues", "list").output
-    assert "gas" in text and "best_skill" in text and "30s->water" in text
+    lines = ccd(site_config, "queues", "list").output.splitlines()
+    assert lines[0].split() == ["队列", "名称", "分配策略", "技能要求", "话后处理", "服务水平",
+                                "振铃时限", "溢出", "定义于"]  # a header row
+    gas = next(li for li in lines if li.startswith("gas"))
+    assert "燃气业务" in gas and "最高技能" in gas and "30s→water" in gas
+    # padded by display width: every row's columns start where the header's do
+    from rich.cells import cell_len
+    start = cell_len(lines[0][:lines[0].index("分配策略")])
+    assert all(cell_len(li[:li.index(word)]) == start
+               for li, word in ((gas, "最高技能"),) )
 
     changed = ccd(site_config, "queues", "set", "gas", "--wrap-up", "45", "--overflow", "none")
     assert changed.exit_code == 0, changed.output
@@ -105,7 +118,7 @@ def test_wrap_required_flag_on_add_set_and_list(site_config: Config) -> None:
     assert listed() == {"complaints": True, "water": False, "billing": False}
     line = next(li for li in ccd(site_config, "queues", "list").output.splitlines()
                 if li.startswith("complaints"))
-    assert "wrap 30s+code" in line
+    assert "30s+须填代码" in line
     assert ccd(site_config, "queues", "set", "complaints", "--wrap-up", "45").exit_code == 0
     assert listed()["complaints"] is True  # not given: unchanged
     assert ccd(site_config, "queues", "set", "complaints", "--no-wrap-required").exit_code == 0
@@ -172,13 +185,15 @@ def test_queue_added_through_the_daemon_is_live_at_once(
     assert daemon.services is not None and daemon.services.acd is not None
     assert "gas" in daemon.services.acd.acd.queue_names()
     changed = ccd(site_config, "queues", "set", "gas", "--wrap-up", "5")
-    assert "重启后生效" in changed.output  # a changed queue applies after a restart
+    assert "已修改队列 gas" in changed.output and "重启" not in changed.output
+    gas = daemon.services.acd.acd.queue_config("gas")
+    assert gas is not None and gas.wrap_up_s == 5  # applied to the running ACD at once
 
 
 def test_agent_cli_logs_in_goes_ready_and_not_ready(
     site_config: Config, daemon: Daemonish
 ) -> None:
-    script = "state\nready\nnotready meal\nhold\nbogus\nlogout\nquit\n"
+    script = "state\nready\nnotready meal\nhold\nbogus\nwrapup\nlogout\nquit\n"
     result = ccd(site_config, "agent-cli", "--user", "agent1001", "--station", "seat01",
                  input=script, CCD_PASSWORD=PASSWORD)
     assert result.exit_code == 0, result.output
@@ -190,6 +205,7 @@ def test_agent_cli_logs_in_goes_ready_and_not_ready(
         "not_ready:meal @seat01",
         "! bad-agent-transition: 当前状态（not_ready）下不能执行“call-control”",
         "未知命令：bogus（help 查看帮助）",
+        "! wrapup 缺少参数，用法：wrapup CODE [NOTE]",  # not a msgspec message
         "logged_out",
     ]
     pushed = [line for line in result.output.splitlines() if line.startswith("* state")]
@@ -205,3 +221,49 @@ def test_agent_cli_logs_in_goes_ready_and_not_ready(
     wrong = ccd(site_config, "agent-cli", "--user", "agent1001", input="quit\n",
                 CCD_PASSWORD="wrong password")
     assert wrong.exit_code == 1
+
+
+def test_agent_cli_shows_events_as_they_come(site_config: Config, daemon: Daemonish) -> None:
+    """A team lead forces the agent not ready: the line appears while agent-cli waits for
+    input, not after the agent's next command."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ccd", "--config", site_config.source, "agent-cli", "--user",
+         "agent1002", "--station", "seat02", "--ready"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "CCD_PASSWORD": PASSWORD})
+    assert proc.stdout is not None and proc.stdin is not None
+    try:
+        assert _line_with(proc, "ready @seat02").startswith("ready")
+        assert daemon.services is not None and daemon._stop is not None
+        acd = daemon.services.acd
+        trio.from_thread.run_sync(lambda: acd.force_state("agent1002", "not_ready", "meal",
+                                                          by="lead1"), trio_token=daemon._stop)
+        assert _line_with(proc, "* state not_ready") == "* state not_ready:meal"
+    finally:
+        proc.stdin.close()
+        assert proc.wait(10) == 0
+
+
+def _line_with(proc: subprocess.Popen[str], needle: str, limit_s: float = 10.0) -> str:
+    """The first line of the process's output that holds `needle` (no input is sent). Reads the
+    raw pipe (a buffered readline would hide lines from select)."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    buffered = _pending.setdefault(fd, b"")
+    deadline = time.monotonic() + limit_s
+    while True:
+        *complete, buffered = buffered.split(b"\n")
+        for i, raw in enumerate(complete):
+            line = raw.decode()
+            if needle in line:
+                _pending[fd] = b"\n".join([*complete[i + 1:], buffered])
+                return line.strip()
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([fd], [], [], max(0.0, left))
+        chunk = os.read(fd, 65536) if ready else b""
+        if not chunk:
+            raise AssertionError(f"no line with {needle!r} within {limit_s} s")
+        buffered += chunk
+
+
+_pending: dict[int, bytes] = {}

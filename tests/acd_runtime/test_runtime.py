@@ -4,6 +4,7 @@ store's rows and events, `start_acd` on a real Daemon object, and the waiting ca
 from __future__ import annotations
 
 import json
+import time
 import wave
 from pathlib import Path
 from types import SimpleNamespace
@@ -90,6 +91,40 @@ def test_caller_flags_vip_repeat_and_outage(services: AcdServices) -> None:
     assert tables.caller_flags(db, "13900000009", "c1", settings)["repeat_caller"] is False
 
 
+def test_repeat_callers_are_known_across_number_formats_and_by_customer(
+        services: AcdServices) -> None:
+    """Repeat-caller priority uses the identity number lookups use: the customer first, then
+    the normalised number (not the raw caller-ID string)."""
+    db = services.db
+    settings = AcdSettings()
+    log = CallLog(db)
+    # An unknown number, first in international form, then national: one caller.
+    log.start("u1", src="+8613955556666", dst="95598")
+    assert tables.caller_flags(db, "13955556666", "u2", settings)["repeat_caller"] is True
+    assert tables.caller_flags(db, "sip:013955556666@10.0.0.9", "u2", settings)["repeat_caller"]
+    assert tables.caller_flags(db, "13955556667", "u2", settings)["repeat_caller"] is False
+    # A customer with two numbers: a call from either makes the other a repeat caller.
+    stamp = "2026-11-23T00:00:00.000Z"
+    db.execute("INSERT INTO customers (id, name, created_at, updated_at) VALUES (77, '王五', ?, ?)",
+               [stamp, stamp])
+    db.execute("INSERT INTO customer_phones (customer_id, phone) VALUES (77, '13811112222'), "
+               "(77, '057188000007')")
+    db.conn.commit()
+    assert tables.caller_flags(db, "13811112222", "k1", settings)["repeat_caller"] is False
+    log.start("k1", src="0571-88000007", dst="95598")
+    assert tables.caller_flags(db, "+86 138 1111 2222", "k2", settings)["repeat_caller"] is True
+    # ...and a call recorded for the customer counts, whatever number it came from.
+    log.start("k3", src="02112345678", dst="95598")
+    db.execute("UPDATE calls SET customer_id = 77 WHERE id = 'k3'")
+    db.execute("DELETE FROM calls WHERE id = 'k1'")
+    db.conn.commit()
+    assert tables.caller_flags(db, "13811112222", "k2", settings)["repeat_caller"] is True
+    # Outside the window, nobody is a repeat caller.
+    later = time.time() + 25 * 3600
+    assert tables.caller_flags(db, "13811112222", "k2", settings, now=later)["repeat_caller"] \
+        is False
+
+
 async def test_store_writes_rows_updates_the_call_and_publishes_after_commit(
     services: AcdServices,
 ) -> None:
@@ -150,6 +185,12 @@ async def test_start_acd_sets_daemon_acd_status_and_reload(
         await runtime.reload(new)
         assert runtime.directory.get("seat77").uri == "sip:desk77@10.0.0.77"
         assert "gas" in runtime.acd.queue_names()
+        # SIGHUP again with the queue changed: the running queue takes it now, not at a restart
+        again = SimpleNamespace(acd=AcdSettings(queues={"gas": QueueSettings(
+            skills={"gas": 2}, wrap_up_s=45)}))
+        await runtime.reload(again)
+        gas = runtime.acd.queue_config("gas")
+        assert gas is not None and gas.skills == {"gas": 2} and gas.wrap_up_s == 45
         nursery.cancel_scope.cancel()
     assert daemon.acd is None and "acd" not in daemon.status_sources
     assert daemon.reload_hooks == []
@@ -179,10 +220,12 @@ async def test_wrap_up_and_missed_under_mockclock_with_exact_durations(
 
 
 def test_announcement_prompt_names_in_both_languages() -> None:
-    zh = Announcer.position_names(3, 150, "zh")
+    zh = Announcer.position_names(3, 130, "zh")  # 2 min 10 s is said as about 3 minutes
     assert zh == ["acd/position_before", *say.number(3, "zh"), "acd/position_after",
-                  "acd/wait_before", "num/liang", "acd/wait_after", "acd/options"]
+                  "acd/wait_before", *say.count(3, "zh"), "acd/wait_after", "acd/options"]
     assert Announcer.position_names(1, 20, "en")[-2:] == ["acd/wait_under_minute", "acd/options"]
+    # Never 'under a minute' for a wait close to one: 50 s is 'about one minute'.
+    assert Announcer.position_names(1, 50, "en")[-2:] == ["acd/wait_one_minute", "acd/options"]
     assert Announcer.position_names(12, None, "en") == [
         "acd/position_before", "num/12", "acd/position_after", "acd/options"]
     from ccd.ivr.prompts import load_catalogue

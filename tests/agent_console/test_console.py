@@ -21,7 +21,7 @@ from tests.agent_console.conftest import (
 from tests.wallboard.conftest import WallboardDaemon
 from tui.agent.app import DEFAULT_KEYS, KeymapError, check_keys
 from tui.agent.catalog import TEXTS
-from tui.agent.screens import ChoiceScreen, FormScreen, LookupScreen, TaskScreen
+from tui.agent.screens import ArticleScreen, ChoiceScreen, FormScreen, LookupScreen, TaskScreen
 
 
 def test_catalogues_have_the_same_keys() -> None:
@@ -93,11 +93,26 @@ def test_every_action_has_a_key(daemon: WallboardDaemon) -> None:
             await dialog("f8", FormScreen)  # dial, the caller's number prefilled
             assert app.screen.query_one("#field-number").value == "13800000006"
             await pilot.press("escape")
-            await dialog("f10", LookupScreen)  # knowledge: search as you type, Enter pastes
+            await dialog("f10", LookupScreen)  # knowledge: search as you type
+            await type_text(pilot, "停水")
+            await until(pilot, lambda: app.screen.items, "knowledge hits")
+            shown = screen_text(app)
+            assert "**" not in shown and "停水" in shown  # marks, not markdown
+            await pilot.press("enter")  # the article first: nothing pasted yet
+            await until(pilot, lambda: isinstance(app.screen, ArticleScreen), "the article")
+            article = screen_text(app)
+            assert "**" not in article and "• " in article and app.note == ""
+            await pilot.press("escape")  # back, nothing pasted
+            await until(pilot, lambda: not isinstance(app.screen, ArticleScreen), "closed")
+            assert app.note == ""
+            await dialog("f10", LookupScreen)
             await type_text(pilot, "停水")
             await until(pilot, lambda: app.screen.items, "knowledge hits")
             await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ArticleScreen), "the article")
+            await pilot.press("enter")  # now it pastes (the standard phrasing)
             await until(pilot, lambda: app.note != "", "a pasted phrase")
+            assert "**" not in app.note and "#" not in app.note
             await dialog("f11", LookupScreen)  # customer lookup
             await type_text(pilot, "1060000004")
             await until(pilot, lambda: app.screen.items, "customers")

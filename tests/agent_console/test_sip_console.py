@@ -97,8 +97,8 @@ async def _scenario(daemon: DaemonProcess, config: Path, db: Path) -> None:
     assert seen["state_at_pop"] == "ringing"  # the pop came before the answer
     pop = str(seen["pop_screen"])
     assert "刘芳" in pop and "1060000004" in pop and "123.45" in pop
-    assert "13800000004" in pop and "general" in pop
-    assert "main" in pop and "按键：0" in pop  # the IVR path and the key pressed
+    assert "13800000004" in pop and "综合服务" in pop  # the queue's name, not its code
+    assert "主菜单" in pop and "按键：0" in pop  # the IVR path in words, and the key pressed
     assert "剩余" in str(seen["wrap_screen"])  # the wrap-up countdown
     ((agent, wrap_code, note, queue),) = query(
         db, "SELECT agent, wrap_code, note, queue FROM calls WHERE id = ?", (call_id,))

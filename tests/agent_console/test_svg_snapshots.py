@@ -56,6 +56,7 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((200, 50), id="200x50"
 PINNED_AT = 1_795_422_000.0  # 2026-11-23 08:20:00 UTC
 ELAPSED_S = 65.0
 ISO_TIMES = {"starts_at": iso(PINNED_AT - 4 * 3600), "ends_at": iso(PINNED_AT + 6 * 3600)}
+# (Shown in the site's zone, Asia/Shanghai: 8 hours after the stored UTC.)
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 EPOCH_KEYS = frozenset({"since", "at"})
 # Durations the daemon measures with its own clock (add a key here when a new one shows).
@@ -63,7 +64,7 @@ DURATIONS = {"in_state_s": 0.0, "wait_s": 0.0, "wrap_left_s": 30.0}
 AGENT, STATION, CALLER, CALL_ID = "agent1004", "seat04", "13800000006", "snap-1"
 POP_FIELDS = ("周敏", "1020000006", "2020000007", "3020000008", "拱墅区", "W1400000006",
               "E1400000007", "G1400000008", "⚠停水", "莫干山路（德胜路至文晖路）沿线",
-              "11-2304:20至11-2314:20", "来电snap-1")
+              "11-2312:20至11-2322:20", "来电snap-1")
 
 Scenario = Callable[[Any], Awaitable[None]]
 Shot = Callable[..., "Shown"]
@@ -211,7 +212,7 @@ def test_ringing_with_screen_pop(shot: Shot, daemon: WallboardDaemon,
     app = pinned_console(daemon.socket)
     text = shot(app, size, lambda pilot: ringing(pilot, app, daemon.socket)).screen
     assert_whole(text, size, [*state_fields(app, "ringing"),
-                              app.t("call_offered", number=CALLER, queue="general", wait=0),
+                              app.t("call_offered", number=CALLER, queue="综合服务", wait=0),
                               *POP_FIELDS, *keys(app)])
 
 

@@ -20,7 +20,7 @@ def test_agent_console_in_tmux(daemon: WallboardDaemon, site: Path) -> None:
     tmux.run("new-session", "-d", "-s", "agent", "-x", "80", "-y", "24", "-c", str(ROOT), command)
     try:
         tmux.run("set-option", "-t", "agent", "remain-on-exit", "on")
-        tmux.wait_for("坐席登录")
+        tmux.wait_for("座席登录")
         tmux.keys("-l", "agent1005")
         tmux.keys("Tab")
         tmux.keys("-l", "agent1005")

@@ -73,7 +73,8 @@ def test_customer_by_phone_matches_the_database(demo_db: sqlite_utils.Database) 
 def test_unknown_and_withheld_numbers(demo_db: sqlite_utils.Database) -> None:
     assert lookup.customer_by_phone(demo_db, "13899999999") is None
     assert lookup.customer_by_phone(demo_db, "anonymous") is None
-    assert lookup.caller_flags(demo_db, "") == {"known": False, "vip": False, "blocked": False}
+    assert lookup.caller_flags(demo_db, "") == {"known": False, "vip": False, "blocked": False,
+                                                "restricted": False}
 
 
 def test_shared_numbers_and_bare_local_numbers(tmp_path: Path) -> None:
@@ -230,3 +231,13 @@ def test_customer_by_phone_speed(demo_db: sqlite_utils.Database) -> None:
         assert lookup.customer_by_phone(demo_db, phone, now=NOW) is not None
     per_lookup = (time.perf_counter() - started) / len(phones)
     print(f"\ncustomer_by_phone with outages: {per_lookup * 1e6:.0f} µs per lookup")
+
+
+def test_a_known_callers_language_is_the_ivrs_when_the_flow_speaks_it(demo_db) -> None:
+    from ccd.telephony.ivr_services import caller_language
+
+    assert caller_language(demo_db, "13800000005", ("zh", "en"), "zh") == "en"  # John Smith
+    assert caller_language(demo_db, "+86 138 0000 0005", ("zh", "en"), "zh") == "en"
+    assert caller_language(demo_db, "13800000005", ("zh",), "zh") == "zh"  # flow has no English
+    assert caller_language(demo_db, "13800000004", ("zh", "en"), "zh") == "zh"
+    assert caller_language(demo_db, "13999999999", ("zh", "en"), "en") == "en"  # unknown: site's

@@ -152,6 +152,10 @@ async def test_repair_report_records_the_caller_and_opens_a_work_order(hotline, 
         "SELECT id, type, source, call_id, phone, status FROM work_orders WHERE number = ?",
         (number,))[0]
     assert wo[1:5] == ("repair", "ivr", call_id, "13800000001")
+    # The caller was known by their number: the order and the call record say who it is for.
+    ((customer_id, account_no),) = hotline.query(
+        "SELECT customer_id, account_no FROM work_orders WHERE number = ?", (number,))
+    assert customer_id == 1 and account_no
     attachment = hotline.query(
         "SELECT a.path, r.call_id, r.seconds FROM attachments a JOIN recordings r "
         "ON r.id = a.recording_id WHERE a.work_order_id = ?", (wo[0],))
@@ -161,6 +165,26 @@ async def test_repair_report_records_the_caller_and_opens_a_work_order(hotline, 
     hears(Path(wav), present=[1000.0], absent=[2000.0])
     record = await hotline.wait_ended(call_id)
     assert record["digits"].startswith("21")
+    assert (record["customer_id"], record["account_no"]) == (customer_id, account_no)
+
+
+async def test_a_silent_repair_report_opens_no_work_order(hotline):
+    """The caller says nothing: the recorder stops on 5 s of silence; the IVR asks again
+    (repair/too_short) instead of sending a crew to a blank report."""
+    async with open_phone(rtp_port=free_rtp_block()) as phone:
+        call, call_id = await hotline.dial(phone, "13800000002")
+        await hotline.wait_for(call_id, "play", "main")
+        await call.send_dtmf("2", "rfc4733")
+        await hotline.wait_for(call_id, "play", "report")
+        await call.send_dtmf("1", "rfc4733")
+        await hotline.wait_for(call_id, "record_start", "record_repair")
+        failed = await hotline.wait_for(call_id, "input_failed", "record_repair", limit=30)
+        await call.hangup()
+    assert failed["reason"] == "too_short"
+    await hotline.wait_ended(call_id)
+    assert hotline.query("SELECT count(*) FROM work_orders WHERE call_id = ?", (call_id,)) == [(0,)]
+    (record,) = [data for kind, data in hotline.events(call_id) if kind == "record"]
+    assert record["ended_by"] == "silence" and record["voiced_s"] == 0
 
 
 async def test_blocked_caller_is_refused_politely(hotline):
@@ -358,3 +382,28 @@ async def test_press_0_reaches_a_logged_in_agent_and_the_record_says_so(hotline)
         "SELECT event FROM queue_events WHERE call_id = ? ORDER BY id", (call_id,))]
     assert events[0] == "enter_queue"
     assert "answered" in events
+
+
+async def test_an_english_speaking_customer_is_greeted_in_english(hotline):
+    async with open_phone(rtp_port=free_rtp_block()) as phone:
+        call, call_id = await hotline.dial(phone, "13800000005")  # John Smith, language 'en'
+        greeting = await hotline.wait_for(call_id, "play", "greeting")
+        menu = await hotline.wait_for(call_id, "play", "main")
+        await call.hangup()
+    assert greeting["lang"] == "en" and menu["lang"] == "en"
+    record = await hotline.wait_ended(call_id)
+    assert record["language"] == "en"
+
+
+async def test_each_call_is_one_info_line_at_start_and_one_at_the_end(hotline):
+    async with open_phone(rtp_port=free_rtp_block()) as phone:
+        call, call_id = await hotline.dial(phone, "13800000004")
+        await hotline.wait_for(call_id, "play", "main")
+        await call.hangup()
+    await hotline.wait_ended(call_id)
+    started = await trio.to_thread.run_sync(hotline.daemon.wait_for_line,
+                                            f"call {call_id} from", 10.0)
+    ended = await trio.to_thread.run_sync(hotline.daemon.wait_for_line,
+                                          f"call {call_id} ended", 10.0)
+    assert "INFO" in started and "13800000004" in started
+    assert "INFO" in ended and "hung up by caller" in ended

@@ -35,9 +35,10 @@ from hw.base import (
 _ids = itertools.count(1)
 
 
-def write_tone(path: Path, seconds: float, freq: float = 1000.0, rate: int = 8000) -> None:
+def write_tone(path: Path, seconds: float, freq: float = 1000.0, rate: int = 8000,
+               amplitude: int = 8000) -> None:
     frames = int(seconds * rate)
-    data = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate)))
+    data = b"".join(struct.pack("<h", int(amplitude * math.sin(2 * math.pi * freq * i / rate)))
                     for i in range(frames))
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
@@ -51,11 +52,14 @@ class FakeChannel(Channel):
 
     def __init__(self, caller: str = "13800138000", called: str = "96116", *,
                  prompts_root: Path | None = None, durations: Mapping[str, float] | None = None,
-                 speak_seconds: float = 3.0, direction: str = "in") -> None:
+                 speak_seconds: float = 3.0, direction: str = "in", silent: bool = False
+                 ) -> None:
+        """silent: the caller says nothing when recorded (the recorder stops on silence)."""
         self.info = LegInfo(f"fake-{next(_ids)}", caller, called, direction, "fake")
         self.prompts_root = prompts_root
         self.durations = dict(durations or {})
         self.speak_seconds = speak_seconds
+        self.silent = silent
         self.up = True
         self.answered = False
         self.hangup_cause: int | None = None
@@ -191,9 +195,11 @@ class FakeChannel(Channel):
             while self.up:
                 await self._wait_change()
         seconds = trio.current_time() - started
-        write_tone(path, seconds)
+        write_tone(path, seconds, amplitude=0 if self.silent else 8000)
         self._check()
         ended_by, digit = ("digit", "#") if seconds < max_seconds else ("max", "")
+        if self.silent and ended_by == "digit":
+            ended_by, digit = "silence", ""
         done = Recording(path, seconds, ended_by, digit)
         self.recordings.append(done)
         return done

@@ -448,3 +448,49 @@ async def test_a_line_that_fails_ends_the_call_as_failed_with_its_path(
 
 def prompts_names(call: Call, paths: Any) -> list[str]:
     return [call.channel._name(p) for p in paths]
+
+
+async def test_a_silent_repair_report_never_opens_a_work_order(
+        tmp_path: Path, tour: Flow, autojump_clock: trio.testing.MockClock) -> None:
+    """The caller says nothing: each recording is 3 s of line silence ended by silence (long
+    enough by the clock, empty by the ear). No work order; the caller is asked again, then the
+    flow gives up as for any failed input."""
+    call = Call(tmp_path, tour, keys=TOUR_KEYS)
+    call.channel.silent = True
+    summary = await call.run()
+    assert call.services.work_orders == []
+    records = call.kinds("record")
+    assert records and all(r["seconds"] >= 3 and r["voiced_s"] == 0 for r in records)
+    assert all(r["ended_by"] == "silence" for r in records)
+    failed = [e for e in call.kinds("input_failed") if e["node"] == "record1"]
+    assert [e["reason"] for e in failed] == ["too_short"] * len(records)
+    assert "status1" not in summary.path  # it never went on as if a report had been made
+
+
+async def test_a_silent_caller_who_hangs_up_while_recorded_leaves_no_work_order(
+        tmp_path: Path, tour: Flow, autojump_clock: trio.testing.MockClock) -> None:
+    call = Call(tmp_path, tour, keys=TOUR_KEYS)
+    call.channel.silent = True
+    async with trio.open_nursery() as nursery:
+        call.hang_up_in("record1", 4.5, nursery)
+        summary = await call.run()
+    assert summary.disposition == "abandoned"
+    assert call.services.work_orders == []
+
+
+async def test_a_restricted_number_keeps_self_service_but_reaches_no_agent(
+        tmp_path: Path, autojump_clock: trio.testing.MockClock) -> None:
+    call = Call(tmp_path, UTILITY, keys={"menu/main": "0"})
+    call.services.flags["13800138000"] = {"vip": False, "blocked": False, "restricted": True,
+                                          "customer_id": None}
+    async with trio.open_nursery() as nursery:
+
+        async def leave() -> None:
+            await call.channel.heard("common/restricted")
+            await call.channel.heard("menu/main", count=2)  # back to self-service
+            call.channel.far_end_hangs_up()
+
+        nursery.start_soon(leave)
+        summary = await call.run()
+    assert "restricted" in summary.path and "agent_queue" not in summary.path
+    assert call.services.enqueued == []

@@ -438,3 +438,43 @@ def test_leaving_the_queue_for_self_service_goes_back_to_the_menu() -> None:
     actions = drive(walker, Collected("0"), Played(), Queued("left"))
     assert actions[-1] == Play(("menu/main", "menu/language"), "zh")
     assert walker.path[-1] == "main"
+
+
+@pytest.mark.parametrize(("moment", "opens"), [
+    ((2026, 6, 1, 12, 30), (2026, 6, 1, 13, 0)),    # lunch: back at 13:00 today
+    ((2026, 6, 1, 18, 0), (2026, 6, 2, 8, 0)),      # evening: tomorrow 08:00
+    ((2026, 6, 6, 18, 0), (2026, 6, 8, 8, 0)),      # Saturday evening: Sunday is closed
+    ((2026, 9, 30, 18, 0), (2026, 10, 2, 8, 0)),    # the eve of a holiday
+])
+def test_the_closed_message_says_when_the_calendar_opens_again(
+        tmp_path: Path, moment: tuple[int, ...], opens: tuple[int, ...]) -> None:
+    """'人工服务将于 … 恢复' comes from [calendar], not a fixed '每天八点至二十点'."""
+    text = SMALL.replace('''[nodes.closed]
+kind = "hangup"
+disposition = "closed"''', '''[nodes.closed]
+kind = "hangup"
+prompts = ["transfer/closed", { say = "datetime", value = "$next_open?" }, "transfer/closed_after"]
+disposition = "closed"''')
+    walker = Walker(flow_from(tmp_path, text), caller=CALLER)
+    now = shanghai(*moment)
+    action = walker.start(now)
+    assert isinstance(action, Play)
+    back = dt.datetime(*opens, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    local_now = dt.datetime.fromtimestamp(now, dt.timezone(dt.timedelta(hours=8)))
+    spoken = list(say.datetime(back, "zh", today=local_now.date()))
+    assert action.prompts == ("transfer/closed", *spoken, "transfer/closed_after")
+
+
+def test_no_opening_in_sight_says_no_time(tmp_path: Path) -> None:
+    text = SMALL.replace('hours = { daily = "08:00-12:00,13:00-17:30", sun = "closed", '
+                         'workday = "09:00-12:00" }', 'hours = { daily = "closed" }').replace(
+        '''[nodes.closed]
+kind = "hangup"
+disposition = "closed"''', '''[nodes.closed]
+kind = "hangup"
+prompts = ["transfer/closed", { say = "datetime", value = "$next_open?" }, "transfer/closed_after"]
+disposition = "closed"''')
+    walker = Walker(flow_from(tmp_path, text), caller=CALLER)
+    action = walker.start(shanghai(2026, 6, 1, 9, 0))
+    assert isinstance(action, Play)
+    assert action.prompts == ("transfer/closed", "transfer/closed_after")

@@ -116,3 +116,22 @@ def test_simulate_for_people_and_with_patience(monkeypatch: pytest.MonkeyPatch) 
 def test_help_has_examples() -> None:
     assert "ccd wfm erlang --calls 100" in runner.invoke(app, ["wfm", "--help"]).output
     assert "ccd simulate --calls-per-hour" in runner.invoke(app, ["simulate", "--help"]).output
+
+
+def test_simulate_prints_a_table_not_tabs() -> None:
+    from ccd.wfm.catalogue import text
+
+    args = ["simulate", "--calls-per-hour", "200", "--aht", "180", "--agents", "14", "--hours",
+            "1", "--seed", "3"]
+    out = runner.invoke(app, args).output
+    assert "\t" not in out
+    lines = out.splitlines()
+    assert lines[0].split() == [text("measured"), text("predicted")]  # a header row
+    assert set(lines[1]) == {"─"}  # the rule under it
+    assert lines[2].split()[0] == text("offered")
+    # right-aligned measured figures end in the same column as their header
+    from rich.cells import cell_len
+    end = cell_len(lines[0][:lines[0].index(text("measured")) + len(text("measured"))])
+    for line in lines[2:5]:
+        figure = line.split()[1]
+        assert cell_len(line[:line.index(figure, len(line.split()[0])) + len(figure)]) == end

@@ -72,3 +72,16 @@ def test_holidays_and_departments(cfg: Path) -> None:
     assert "head: zhang" in ccd(cfg, "wo", "department", "list")[1]
     code, out = ccd(cfg, "wo", "department", "member", "repair", "nobody")
     assert code == 1 and "no user 'nobody'" in out
+
+
+def test_the_list_is_a_table_in_words_and_says_when_it_is_empty(cfg: Path) -> None:
+    code, out = ccd(cfg, "wo", "list")
+    assert code == 0 and out.strip() == "没有符合条件的工单"  # not silence
+    number = ccd(cfg, "wo", "create", "-t", "repair", "--phone", "13800000001", "水表漏水")[1]
+    ccd(cfg, "wo", "dispatch", number.strip(), "repair")
+    code, out = ccd(cfg, "wo", "list")
+    lines = out.splitlines()
+    assert lines[0].split() == ["工单号", "状态", "类型", "紧急程度", "处理部门", "受理时间", "内容"]
+    row = next(line for line in lines if line.startswith("WO-"))
+    assert "已派单" in row and "一般" in row and "水表漏水" in row
+    assert not any(code in row.split() for code in ("dispatched", "repair", "normal"))

@@ -32,6 +32,7 @@ from typing import Any
 
 from textual import work
 from textual.binding import Binding
+from textual.widgets import Input
 
 from ccd.acd.store import agent_topic
 from ccd.errors import CcdError
@@ -88,14 +89,16 @@ class AgentConsoleApp(CallActions, Workflows):
 
     def __init__(self, client: Any, *, language: str = "zh", keys: Mapping[str, str] | None = None,
                  agent: str = "", station: str = "", answer: str = "console",
-                 clock: Callable[[], float] = time.time, retry_s: float = 0.3) -> None:
+                 clock: Callable[[], float] = time.time, retry_s: float = 0.3,
+                 timezone: str = "Asia/Shanghai") -> None:
         """client: an AsyncioClient (not connected); language: 'zh' or 'en'; keys: {action: key}
         overrides; agent/station: prefilled on the login screen; answer: 'console' (the answer
         key answers an auto-answer phone) or 'phone'; clock: Unix time (tests freeze it);
-        retry_s: first reconnect pause (doubles up to 5 s)."""
+        retry_s: first reconnect pause (doubles up to 5 s); timezone: the site's, for every
+        time shown (the daemon's `hello` overrides it)."""
         super().__init__(client, language=language, keys={**DEFAULT_KEYS, **check_keys(keys or {})},
                          agent=agent, station=station, answer=answer, clock=clock,
-                         retry_s=retry_s)
+                         retry_s=retry_s, timezone=timezone)
         self.reconnects = 0
         self.pops_painted = 0
         self.on_pop_painted: Callable[[str | None], None] | None = None
@@ -114,6 +117,7 @@ class AgentConsoleApp(CallActions, Workflows):
         try:
             if not self.client.connected:
                 await self.client.open()
+            self.use_site_zone(getattr(self.client, "server_info", {}).get("timezone"))
             await self.client.login(agent, password)
             self.options = Options.from_reply(await self._options())
             if not station:
@@ -227,6 +231,8 @@ class AgentConsoleApp(CallActions, Workflows):
                           "wrap_coded": bool(details.get("coded"))}
         if kind == "agent_state":
             to = details.get("to")
+            if details.get("from") == "wrap_up" and to != "wrap_up":
+                self._keep_note()  # the wrap-up ended without the agent's code (timed out)
             self.state = {**self.state, "state": to, "reason": details.get("reason"),
                           "since": data.get("at"),
                           "call_id": data.get("call_id") if to in WITH_A_CALL else None}
@@ -239,6 +245,28 @@ class AgentConsoleApp(CallActions, Workflows):
         self.redraw()
         if kind == "wrap_up_start" and details.get("required") and not details.get("coded"):
             self._open_required_wrap_up()
+
+    def _keep_note(self) -> None:
+        """Save what the agent noted (pasted, or typed in an open wrap-up dialog) on the call
+        whose wrap-up just ended, so a timed-out wrap-up loses nothing."""
+        text = self.note
+        for screen in self.screen_stack:
+            if isinstance(screen, ChoiceScreen):
+                with contextlib.suppress(Exception):
+                    text = screen.query_one("#note", Input).value or text
+        if text.strip():
+            self.save_note(text.strip())
+
+    @work(group="note", exit_on_error=False)
+    async def save_note(self, text: str) -> None:
+        try:
+            await self.client.call("agent.note", note=text)
+        except CcdError as exc:
+            self.post_message(Notice(self.t("error", error=exc.message), error=True))
+            return
+        if self.note.strip() == text or not self.note.strip():
+            self.note = ""
+        self.post_message(Notice(self.t("note_kept")))
 
     def _open_required_wrap_up(self) -> None:
         """A queue that requires a code: the wrap-up dialog opens by itself after the call."""

@@ -7,9 +7,11 @@ the result or the error in the notice bar and applies a returned agent state.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from textual.app import App
 from textual.css.query import NoMatches
@@ -18,6 +20,7 @@ from textual.widgets import Static
 from ccd.errors import CcdError
 from tui.agent import views
 from tui.agent.catalog import Texts
+from tui.agent.labels import Labels
 from tui.agent.messages import StateFetched
 from tui.agent.options import Options
 from tui.agent.screens import ConsoleScreen
@@ -33,8 +36,9 @@ class ConsoleBase(App[None]):
 
     def __init__(self, client: Any, *, language: str, keys: Mapping[str, str], agent: str,
                  station: str, answer: str, clock: Callable[[], float] = time.time,
-                 retry_s: float = 0.3) -> None:
+                 retry_s: float = 0.3, timezone: str = "Asia/Shanghai") -> None:
         super().__init__()
+        self.zone: dt.tzinfo = ZoneInfo(timezone)
         self.client = client
         self.t = Texts(language)
         self.keys = dict(keys)
@@ -56,6 +60,19 @@ class ConsoleBase(App[None]):
         self.link_text = ""
         self.notice_text = ""
         self.logged_in = False
+
+    @property
+    def labels(self) -> Labels:
+        """Words for the daemon's codes in the console's language."""
+        return Labels(self.t, self.options)
+
+    def use_site_zone(self, name: str | None) -> None:
+        """The daemon's site time zone (from `hello`): every time on screen is in it."""
+        if name:
+            try:
+                self.zone = ZoneInfo(name)
+            except (ValueError, KeyError):
+                pass  # keep the configured one; the daemon validated its own
 
     # ------------------------------------------------------------ talking to the daemon
 
@@ -149,7 +166,7 @@ class ConsoleBase(App[None]):
             if call_id and state in WITH_A_CALL:
                 call = pop.get("call") if pop else None
                 offer = self.offer if self.offer.get("call_id") == call_id else {}
-                lines = views.call_lines(call, state, offer, self.t)
+                lines = views.call_lines(call, state, offer, self.t, self.labels)
                 if self.consulting:
                     lines.insert(1, self.t("consulting", agent=self.consulting,
                                            transfer=self.key_label("transfer"),
@@ -160,7 +177,7 @@ class ConsoleBase(App[None]):
                 screen.query_one("#call", Static).update(
                     self.t("no_call", key=self.key_label("ready")))
             screen.query_one("#pop", Static).update(
-                "\n".join(views.pop_lines(pop, self.t)) if pop else "")
+                "\n".join(views.pop_lines(pop, self.t, self.zone, self.labels)) if pop else "")
             screen.query_one("#keys", Static).update(self.keys_line())
         except NoMatches:
             pass  # the console is being torn down

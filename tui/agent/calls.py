@@ -105,9 +105,11 @@ class CallActions(ConsoleBase):
         code, note = chosen
         finish = self.state.get("state") == "wrap_up"
         label = dict(self.options.dispositions(self.t)).get(code, code)
+        kept, self.note = self.note, ""  # goes with the code (nothing left to keep afterwards)
         result: Any = await self._act("agent.wrap_up", self.t("wrap_done", code=label),
                                       code=code, note=note, finish=finish)
-        if result is not None:
-            self.note = ""
+        if result is None:
+            self.note = note or kept  # refused: the note stays for the next try
+        else:
             if finish:
                 self.wrap_ends = None

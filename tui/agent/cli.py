@@ -55,6 +55,7 @@ def agent(
         app = create_app(
             AsyncioClient(config.socket_path),
             language=language or config.site.language,
+            timezone=config.site.timezone,
             keys=keymap,
             agent=agent_number or os.environ.get("CCD_AGENT", ""),
             station=station or os.environ.get("CCD_STATION", ""),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ccd.workorders import catalogue as wo_words
 from tui.agent.catalog import NOT_READY_REASONS, WRAP_UP_CODES, Texts
 
 Choice = tuple[str, str]  # (value, label)
@@ -81,7 +82,21 @@ class Options:
 
     def priorities(self, t: Texts) -> list[Choice]:
         names = self.reply.get("priorities") or ["urgent", "high", "normal", "low"]
-        return [(p, t.maybe("priority", p)) for p in names]
+        # One vocabulary with `ccd wo list` and the work-order pages (紧急 / 较急 / 一般 / 低).
+        words = wo_words.PRIORITY
+        return [(p, (words[p].get(t.language) or words[p]["zh"]) if p in words else p)
+                for p in names]
+
+    def queue_label(self, name: str, language: str) -> str:
+        """A queue's name for people (its display name; English where it has one)."""
+        for q in self.reply.get("queues") or []:
+            if q.get("name") == name:
+                shown = str(q.get("display_name") or name)
+                if " / " in shown:  # '综合服务 / general': Chinese, then English
+                    zh, en = shown.split(" / ", 1)
+                    shown = en if language == "en" else zh
+                return shown.strip() or name
+        return name
 
     def stations(self) -> list[dict[str, Any]]:
         return list(self.reply.get("stations") or [])

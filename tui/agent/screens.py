@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,7 +21,7 @@ from textual.widgets.option_list import Option
 
 from tui.agent.catalog import Texts
 
-Search = Callable[[str], Awaitable[list[tuple[str, Any]]]]
+Search = Callable[[str], Awaitable[list[tuple[str | Text, Any]]]]  # (label, item)
 
 
 @dataclass(frozen=True)
@@ -321,3 +322,30 @@ class TaskScreen(ModalScreen[tuple[str, Any] | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ArticleScreen(ModalScreen[bool]):
+    """A knowledge-base article, read before anything is pasted: Enter pastes (True), Escape
+    goes back without pasting (False)."""
+
+    BINDINGS = [Binding("escape", "close(False)", show=False),
+                Binding("enter", "close(True)", show=False)]
+
+    def __init__(self, title: str, body: str, phrasing: str, t: Texts) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.phrasing = phrasing
+        self.t = t
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog dialog-wide", id="article"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.body, id="article-body", markup=False)
+            if self.phrasing:
+                yield Static(self.t("kb_phrasing"), classes="label")
+                yield Static(self.phrasing, id="article-phrasing", markup=False)
+            yield Static(self.t("kb_article_keys"), classes="label")
+
+    def action_close(self, paste: bool) -> None:
+        self.dismiss(paste)

@@ -6,11 +6,17 @@ than cutting one off; markup is escaped (customer data is never markup).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.markup import escape
 
+from ccd import timefmt
 from tui.agent.catalog import Texts
+from tui.agent.labels import Labels
+
+SITE = ZoneInfo("Asia/Shanghai")  # the default site's; the console passes its daemon's
 
 
 def clock(seconds: float) -> str:
@@ -48,11 +54,12 @@ def state_line(state: dict[str, Any], t: Texts, now: float, wrap_left: float | N
     return escape(text)
 
 
-def call_lines(call: dict[str, Any] | None, state: str, offer: dict[str, Any], t: Texts
-               ) -> list[str]:
-    """The call's number, queue, wait and IVR path."""
+def call_lines(call: dict[str, Any] | None, state: str, offer: dict[str, Any], t: Texts,
+               labels: Labels | None = None) -> list[str]:
+    """The call's number, queue, wait and IVR path, in words (never the flow's node ids)."""
+    labels = labels or Labels(t)
     number = (call or {}).get("src") or offer.get("number") or "-"
-    queue = (call or {}).get("queue") or offer.get("queue") or "-"
+    queue = labels.queue((call or {}).get("queue") or offer.get("queue"))
     if state == "ringing":
         wait = offer.get("wait_s")
         wait = (call or {}).get("wait_s") if wait is None else wait
@@ -65,13 +72,16 @@ def call_lines(call: dict[str, Any] | None, state: str, offer: dict[str, Any], t
         head = t("call_talking", number=number, queue=queue)
     lines = [head]
     if call is not None:
-        lines.append(t("ivr_path", path=" › ".join(call.get("ivr_path") or []) or t("none")))
+        lines.append(t("ivr_path", path=labels.ivr_path(call.get("ivr_path") or [])
+                       or t("none")))
         lines.append(t("ivr_digits", digits=call.get("digits") or t("none")))
     return [escape(line) for line in lines]
 
 
-def pop_lines(pop: dict[str, Any], t: Texts) -> list[str]:
+def pop_lines(pop: dict[str, Any], t: Texts, zone: dt.tzinfo = SITE,
+              labels: Labels | None = None) -> list[str]:
     """The customer, their accounts, outages, last contacts and open work orders."""
+    labels = labels or Labels(t)
     customer = pop.get("customer")
     lines: list[str] = []
     if customer is None:
@@ -96,20 +106,24 @@ def pop_lines(pop: dict[str, Any], t: Texts) -> list[str]:
             cause = (o.get("cause_en") if t.language == "en" else None) or o.get("cause") or ""
             lines.append("[b]" + escape(t(
                 "outage_line", utility=t.maybe("utility", o.get("utility")), area=area,
-                cause=cause, starts=_short(o.get("starts_at")), ends=_short(o.get("ends_at"))))
+                cause=cause, starts=_short(o.get("starts_at"), zone),
+                ends=_short(o.get("ends_at"), zone)))
                 + "[/b]")
         if not outages:
             lines.append(escape(t("no_outage")))
     lines.append("[u]" + escape(t("orders")) + "[/u]")
     orders = pop.get("open_work_orders") or []
-    lines += [escape(t("order_line", number=o["number"], type=o.get("type", ""),
-                       status=o.get("status", ""), description=_cut(o.get("description"), 40)))
+    lines += [escape(t("order_line", number=o["number"], type=labels.wo_type(o.get("type")),
+                       status=labels.wo_status(o.get("status")),
+                       description=_cut(o.get("description"), 40)))
               for o in orders] or [escape(t("none"))]
     lines.append("[u]" + escape(t("contacts")) + "[/u]")
     contacts = pop.get("contacts") or []
-    lines += [escape(t("contact_line", at=_short(c.get("at")), kind=t.maybe("kind", c["kind"]),
-                       ref=c.get("ref") or "", status=c.get("status") or "",
-                       summary=_cut(c.get("summary"), 30)))
+    lines += [escape(t("contact_line", at=_short(c.get("at"), zone), kind=t.maybe("kind", c["kind"]),
+                       ref=c.get("ref") or "",
+                       status=labels.contact_status(c.get("kind"), c.get("status")),
+                       summary=_cut(labels.contact_summary(c.get("kind"), c.get("summary")),
+                                    30)))
               for c in contacts] or [escape(t("none"))]
     return lines
 
@@ -121,10 +135,9 @@ def search_line(customer: dict[str, Any], t: Texts) -> str:
              matched=customer.get("matched_on", ""))
 
 
-def _short(at: Any) -> str:
-    """'2026-11-23T08:30:00.000Z' -> '11-23 08:30' (UTC, as stored)."""
-    text = str(at or "")
-    return f"{text[5:10]} {text[11:16]}" if len(text) >= 16 else text
+def _short(at: Any, zone: dt.tzinfo) -> str:
+    """'2026-11-23T00:30:00.000Z' -> '11-23 08:30' in the site's time zone (Asia/Shanghai)."""
+    return timefmt.local(at, zone, "%m-%d %H:%M") if at else ""
 
 
 def _cut(text: Any, width: int) -> str:
@@ -132,10 +145,10 @@ def _cut(text: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def task_line(task: dict[str, Any], t: Texts) -> str:
+def task_line(task: dict[str, Any], t: Texts, zone: dt.tzinfo = SITE) -> str:
     """'回访 · 11-23 09:00 · 13800000004 刘芳 · WO-20261123-0042 · note' for the task list."""
     who = " ".join(str(x) for x in (task.get("phone"), task.get("customer_name")) if x)
-    parts = [t.maybe("kind", task.get("kind")), _short(task.get("due_at")), who or "-",
+    parts = [t.maybe("kind", task.get("kind")), _short(task.get("due_at"), zone), who or "-",
              str(task.get("work_order") or ""), _cut(task.get("note"), 30)]
     return escape(" · ".join(p for p in parts if p))
 

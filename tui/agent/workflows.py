@@ -5,14 +5,15 @@ logging out. Each opens a dialog and makes its API calls when the dialog gives a
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
+from rich.text import Text
+
 from ccd.errors import CcdError
-from tui.agent import views
+from tui.agent import kbtext, views
 from tui.agent.base import ConsoleBase
 from tui.agent.catalog import LANGUAGES, Texts
-from tui.agent.screens import Field, FormScreen, LookupScreen, TaskScreen
+from tui.agent.screens import ArticleScreen, Field, FormScreen, LookupScreen, TaskScreen
 
 SURVEY_ANSWERS = {"score": ("5", "4", "3", "2", "1"), "yes_no": ("yes", "no")}
 
@@ -75,30 +76,42 @@ class Workflows(ConsoleBase):
     # ------------------------------------------------------------ knowledge, customers
 
     def action_knowledge(self) -> None:
-        async def search(text: str) -> list[tuple[str, Any]]:
+        async def search(text: str) -> list[tuple[str | Text, Any]]:
             try:
                 hits = await self.client.call("kb.search", query=text, lang=self.t.language,
                                               limit=10)
             except CcdError:
                 return []
-            return [(f"{h['title']} — {h.get('snippet', '')}", h) for h in hits]
+            return [(Text(f"{h['title']} — ", style="bold") + kbtext.marked(h.get("snippet", "")),
+                     h) for h in hits]
 
         self.push_screen(LookupScreen(self.t("kb_title"), self.t("kb_query"), search,
-                                      self.t("kb_none")), self._paste)
+                                      self.t("kb_none")), self._show_article)
 
-    async def _paste(self, hit: dict[str, Any] | None) -> None:
+    async def _show_article(self, hit: dict[str, Any] | None) -> None:
+        """The whole article first (the agent reads what they would paste), then Enter pastes
+        its standard phrasing (or its first paragraph) into the note; Esc pastes nothing."""
         if not hit:
             return
-        text = hit.get("snippet") or hit.get("title") or ""
-        with contextlib.suppress(CcdError):
+        try:
             article = await self.client.call("kb.get", id=hit["id"], lang=self.t.language)
-            text = (article.get("body") or text).strip().split("\n")[0]
-        text = text.replace("[", "").replace("]", "")
-        self.note = (self.note + " " + text).strip()[:500]
-        self.notify_line(self.t("kb_pasted", title=hit.get("title", "")))
+        except CcdError as exc:
+            self.notify_line(self.t("error", error=exc.message), error=True)
+            return
+        body = kbtext.plain(str(article.get("body") or "")).strip()
+        phrasing = kbtext.plain(str(article.get("phrasing") or "")).strip()
+        paste = phrasing or body.split("\n\n")[0].strip()
+        title = str(article.get("title") or hit.get("title") or "")
+
+        def chosen(ok: bool | None) -> None:
+            if ok:
+                self.note = (self.note + " " + " ".join(paste.split())).strip()[:500]
+                self.notify_line(self.t("kb_pasted", title=title))
+
+        self.push_screen(ArticleScreen(title, body, phrasing, self.t), chosen)
 
     def action_search(self) -> None:
-        async def search(text: str) -> list[tuple[str, Any]]:
+        async def search(text: str) -> list[tuple[str | Text, Any]]:
             try:
                 found = await self.client.call("customer.search", text=text, limit=10)
             except CcdError:
@@ -132,7 +145,7 @@ class Workflows(ConsoleBase):
             return
         self.push_screen(TaskScreen(
             self.t("tasks_title", dial=self.key_label("dial")),
-            [(views.task_line(x, self.t), x) for x in tasks], self.t("tasks_none")),
+            [(views.task_line(x, self.t, self.zone), x) for x in tasks], self.t("tasks_none")),
             self._task_chosen)
 
     async def _task_chosen(self, chosen: tuple[str, Any] | None) -> None:
@@ -184,7 +197,7 @@ class Workflows(ConsoleBase):
             Field("note", t("note"), ""),
             Field("result", t("callback_result"), "done",
                   [(r, t(f"callback_{r}")) for r in ("done", "failed", "cancelled")]),
-        ], intro=[views.task_line(task, t)]), lambda form: self._callback_done(task, form))
+        ], intro=[views.task_line(task, t, self.zone)]), lambda form: self._callback_done(task, form))
 
     async def _callback_done(self, task: dict[str, Any], form: dict[str, str] | None) -> None:
         if form is not None:

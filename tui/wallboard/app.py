@@ -206,7 +206,9 @@ class WallboardApp(App[None]):
             try:
                 await self._connect()
                 self.attempt = 0
-                self.queue_push(await self.client.call("wallboard.snapshot"))
+                # The snapshot of a new connection is the truth whatever its `seq`: a restarted
+                # daemon counts its pushes from zero again.
+                self.queue_push(await self.client.call("wallboard.snapshot"), fresh=True)
                 if self.board is not None and not self.board.live:
                     await self._poll_snapshots()
                 else:
@@ -251,22 +253,23 @@ class WallboardApp(App[None]):
             await asyncio.sleep(max(1.0, self.settings.stale_after_s / 2))
             self.queue_push(await self.client.call("wallboard.snapshot"))
 
-    def queue_push(self, data: Any) -> None:
-        """Keep a push for the next paint; the first one waiting schedules that paint."""
-        self._pending.append(data)
+    def queue_push(self, data: Any, fresh: bool = False) -> None:
+        """Keep a push for the next paint; the first one waiting schedules that paint.
+        fresh: a snapshot just fetched on a new connection, taken whatever its `seq`."""
+        self._pending.append((data, fresh))
         if len(self._pending) == 1:
             self.post_message(PushesWaiting())
 
     def on_pushes_waiting(self, message: PushesWaiting) -> None:
         pending, self._pending = self._pending, []
-        for data in pending:
+        for data, fresh in pending:
             try:
                 push = wire.decode(data)
             except Exception:
                 log.exception("unreadable wallboard push")
                 continue
             if isinstance(push, Wallboard):
-                if self.board is None or push.seq == 0 or push.seq >= self.board.seq:
+                if fresh or self.board is None or push.seq == 0 or push.seq >= self.board.seq:
                     self.board = push
             elif self.board is not None and push.seq > self.board.seq:
                 if push.base > self.board.seq:
@@ -611,7 +614,7 @@ class WallboardApp(App[None]):
         except CcdError as exc:
             self.post_message(ActionResult("wallboard.call", call_id, False, exc.message))
             return
-        await self.push_screen(CallDetailsScreen(details, self.t))
+        await self.push_screen(CallDetailsScreen(details, self.t, self.zone))
 
     def on_action_result(self, message: ActionResult) -> None:
         label = {

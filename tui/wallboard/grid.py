@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 GAP = 2  # spaces between columns
+NULL = Style.null()
 
 
 class AgentGrid(ScrollView, can_focus=True):
@@ -162,7 +163,9 @@ class AgentGrid(ScrollView, can_focus=True):
         else:
             index = int(self.scroll_y) + y - 1
             if index >= len(self.keys):
-                return Strip.blank(width)
+                # A real (null) style, never None: Textual's opacity (the stale board's
+                # dimming) reads `style.color` of every segment.
+                return Strip.blank(width, NULL)
             cached = self._lines.get(index)
             if cached is None:
                 zebra = Style(bgcolor="grey15") if index % 2 else None
@@ -170,7 +173,7 @@ class AgentGrid(ScrollView, can_focus=True):
             strip = cached
             if index == self.cursor_row and self.has_focus:
                 strip = strip.apply_style(Style(reverse=True))
-        return strip.crop_extend(scroll_x, scroll_x + width, None).simplify()
+        return strip.crop_extend(scroll_x, scroll_x + width, NULL).simplify()
 
     def on_focus(self) -> None:
         self._move(self.cursor_row)

@@ -3,6 +3,7 @@ phone, a help answer), and show a call's details. Keyboard only; Escape cancels 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rich.table import Table
@@ -14,8 +15,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ccd import timefmt
 from tui.wallboard import format as fmt
 from tui.wallboard.catalogue import Texts
+
+DAY_TIME = "%Y-%m-%d %H:%M:%S"
 
 FORCE_STATES = ("ready", "not_ready", "logged_out")
 
@@ -98,10 +102,13 @@ class CallDetailsScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape", "close", show=False), Binding("enter", "close", show=False)]
 
-    def __init__(self, details: dict[str, Any], texts: Texts) -> None:
+    def __init__(self, details: dict[str, Any], texts: Texts,
+                 zone: dt.tzinfo = dt.timezone.utc) -> None:
+        """zone: the site's time zone, for every time shown."""
         super().__init__()
         self.details = details
         self.t = texts
+        self.zone = zone
 
     def compose(self) -> ComposeResult:
         t = self.t
@@ -113,8 +120,9 @@ class CallDetailsScreen(ModalScreen[None]):
                            agent=call.get("agent") or "—"))
             yield Static(t(
                 "details_times",
-                start=call.get("start") or "—", answer=call.get("answer") or "—",
-                end=call.get("end") or "—", wait=fmt.duration(call.get("wait_s")),
+                start=timefmt.local(call.get("start"), self.zone, DAY_TIME, "—"),
+                answer=timefmt.local(call.get("answer"), self.zone, DAY_TIME, "—"),
+                end=timefmt.local(call.get("end"), self.zone, DAY_TIME, "—"), wait=fmt.duration(call.get("wait_s")),
                 talk=fmt.duration(call.get("talk_s")), hold=fmt.duration(call.get("hold_s")),
                 wrap=fmt.duration(call.get("wrap_s")),
             ))
@@ -132,7 +140,8 @@ class CallDetailsScreen(ModalScreen[None]):
                 for e in self.details.get("queue_events") or []]
         rows += [(e["at"], e["kind"], "", "") for e in self.details.get("events") or []]
         for at, kind, agent, queue in sorted(rows):
-            table.add_row(Text(str(at)[11:19], style="dim"), kind, agent, queue)
+            table.add_row(Text(timefmt.local(at, self.zone, "%H:%M:%S"), style="dim"), kind,
+                          agent, queue)
         return table
 
     def action_close(self) -> None:

@@ -7,6 +7,7 @@ methods with `@method(name, roles=..., params=...)` (see ccd/api/registry.py).
 from ccd import api_methods_wo
 from ccd.api.methods import (  # noqa: F401
     agent,
+    callers,
     calls,
     customers,
     help,

@@ -84,7 +84,9 @@ async def login(ctx: Context, params: LoginParams) -> dict[str, Any]:
     """Log in at a station (not ready, unless ready=true); answer='console' answers calls from
     the console (`agent.answer`) on a phone that auto-answers."""
     me = ctx.session.username
-    runtime(ctx).login(me, params.station, ready=params.ready, answer=params.answer, by=me)
+    acd = runtime(ctx)
+    acd.login(me, params.station, ready=params.ready, answer=params.answer, by=me)
+    acd.consoles.attach(me, ctx.connection)
     return await _state(ctx)
 
 
@@ -120,8 +122,13 @@ async def not_ready(ctx: Context, params: NotReadyParams) -> dict[str, Any]:
 
 @method("agent.state", roles=AGENT)
 async def state(ctx: Context, params: NoParams) -> dict[str, Any]:
-    """The agent's state, station, current call and how long they have been in the state."""
-    return await _state(ctx)
+    """The agent's state, station, current call and how long they have been in the state. The
+    connection that asks is taken as the agent's console: when the last one closes, the agent
+    is logged out (ccd.acd.consoles)."""
+    result = await _state(ctx)
+    if result.get("state") != "logged_out":
+        runtime(ctx).consoles.attach(ctx.session.username, ctx.connection)
+    return result
 
 
 @method("agent.answer", roles=AGENT)
@@ -207,6 +214,18 @@ async def wrap_up(ctx: Context, params: WrapUpParams) -> dict[str, Any]:
     return {**await _state(ctx), "wrapped_call": call_id}
 
 
+class NoteParams(Params):
+    note: Text
+
+
+@method("agent.note", roles=AGENT, params=NoteParams)
+async def note(ctx: Context, params: NoteParams) -> dict[str, Any]:
+    """Keep a note on your current or last call (no code needed, in any state): what the
+    console has noted survives a wrap-up that times out."""
+    call_id = runtime(ctx).note(ctx.session.username, params.note)
+    return {**await _state(ctx), "noted_call": call_id}
+
+
 def _stations(ctx: Context) -> list[dict[str, Any]]:
     """Every station (database and `[acd.stations]`) with the agent logged in there or None."""
     acd = getattr(ctx.services, "acd", None)
@@ -249,4 +268,6 @@ async def options(ctx: Context, params: NoParams) -> dict[str, Any]:
         "priorities": list(PRIORITIES),
         "stations": _stations(ctx),
         "last_station": _last_station(ctx, ctx.session.username),
+        "queues": [{"name": q["name"], "display_name": q.get("display_name") or q["name"]}
+                   for q in tables.queue_rows(db, acd_settings.from_config(ctx.services.config))],
     }

@@ -89,12 +89,17 @@ async def add_queue(ctx: Context, params: QueueAddParams) -> dict[str, Any]:
 
 @method("queues.set", roles=ADMIN, params=QueueAddParams)
 async def set_queue(ctx: Context, params: QueueAddParams) -> dict[str, Any]:
-    """Change a database queue's settings (given fields only; skills replace the old set)."""
+    """Change a database queue's settings (given fields only; skills replace the old set); the
+    running ACD applies them at once, to the callers already waiting too."""
     db = ctx.services.db
     fields = _given(params)
     tables.set_queue(db, params.name, fields, _settings(ctx))
     users.audit(db, ctx.session.actor, ctx.method, target=params.name, details=fields)
-    return {"queue": params.name, "applies": "restart"}
+    acd = _acd(ctx)
+    if acd is not None:
+        acd.apply_queue_changes()
+        await acd.store.flush()
+    return {"queue": params.name, "applies": "now" if acd is not None else "start"}
 
 
 class NameParams(Params):

@@ -58,6 +58,7 @@ async def hello(ctx: Context, params: NoParams) -> dict[str, Any]:
         "protocol": PROTOCOL_VERSION,
         "site": ctx.services.config.site.name,
         "language": ctx.services.config.site.language,
+        "timezone": ctx.services.config.site.timezone,  # every time a client shows is in it
         "login": ["password", "peer"] if api.peer_credentials else ["password"],
         "limits": {
             "max_line_bytes": api.max_line_bytes,
