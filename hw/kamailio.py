@@ -306,6 +306,9 @@ request_route {{
         xlog("L_WARN", "edge: every media worker is full, 503 to $si\\n");
         route(BUSY);
     }}
+    # The dialog's worker, for callers that do not send our Route back (SIPp's stock
+    # scenarios): their in-dialog requests still reach that worker and no other address.
+    $dlg_var(worker) = $du;
     $avp(ccd_503_retries) = 0;
     t_on_reply("WORKER_REPLY");
     t_on_failure("NEXT_WORKER");
@@ -362,13 +365,18 @@ route[WITHINDLG] {{
         exit;
     }}
     if (!loose_route()) {{
-        xlog("L_INFO", "edge: in-dialog $rm from $si without our route\\n");
         if (is_method("ACK") && t_check_trans()) {{
             t_relay();
-        }} else if (!is_method("ACK")) {{
-            sl_send_reply("404", "Not here");
+            exit;
         }}
-        exit;
+        if ($dlg_var(worker) == $null) {{
+            xlog("L_INFO", "edge: in-dialog $rm from $si without our route\\n");
+            if (!is_method("ACK")) {{
+                sl_send_reply("404", "Not here");
+            }}
+            exit;
+        }}
+        $du = $dlg_var(worker);
     }}
     # From a caller: the next hop must be a worker, never a third address.
     if ($du != $null) {{
@@ -429,6 +437,7 @@ failure_route[NEXT_WORKER] {{
         ds_mark_dst("ip");
         if (ds_next_dst()) {{
             xlog("L_INFO", "edge: INVITE $ci failed over to $du\\n");
+            $dlg_var(worker) = $du;
             t_on_reply("WORKER_REPLY");
             t_on_failure("NEXT_WORKER");
             route(RELAY);
@@ -438,6 +447,7 @@ failure_route[NEXT_WORKER] {{
         # round of every worker - that is how a surge became a retry storm.
         $avp(ccd_503_retries) = 1;
         if (ds_next_dst()) {{
+            $dlg_var(worker) = $du;
             t_on_reply("WORKER_REPLY");
             t_on_failure("NEXT_WORKER");
             route(RELAY);
