@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlite_utils
@@ -130,9 +130,11 @@ class CallLog:
         cause: int | None = None,
         hangup_by: str = "",
         now: float | None = None,
+        then: Callable[[], None] | None = None,
         **fields: Any,
     ) -> None:
-        """Close the call: end time, duration, billable seconds and why it ended."""
+        """Close the call: end time, duration, billable seconds and why it ended; `then()` runs
+        once the closed row is committed (it is queued behind a locked database)."""
         self._answered.discard(call_id)
         end_ts = time.time() if now is None else now
 
@@ -141,7 +143,12 @@ class CallLog:
             if self.sealer is not None:
                 self.sealer.seal(db, call_id)
 
-        self.writer.submit(close, label=f"call {call_id} end", after=self._note_head)
+        def after(ok: bool) -> None:
+            self._note_head(ok)
+            if ok and then is not None:
+                then()
+
+        self.writer.submit(close, label=f"call {call_id} end", after=after)
 
     def recording(
         self, call_id: str | None, path: str, *, kind: str = "call", seconds: float = 0.0

@@ -276,8 +276,9 @@ class Telephony:
             except Exception:
                 log.debug("hangup of %s after the call failed", call_id, exc_info=True)
         cause = ended.cause if ended is not None else None
-        self.log.end(call_id, disposition=disposition, cause=cause, hangup_by=by, **fields)
-        log_call_end(self.daemon.db, call_id)
+        db = self.daemon.db
+        self.log.end(call_id, disposition=disposition, cause=cause, hangup_by=by,
+                     then=lambda: log_call_end(db, call_id), **fields)
 
 
 def log_call_end(db: Any, call_id: str) -> None:
