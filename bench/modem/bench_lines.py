@@ -9,6 +9,7 @@ emulators run elsewhere) divided by the lines, the driver's own worst lateness a
 
     make bench-modem                       # 4 lines, 120 s
     make bench-modem MODEM_ARGS="--lines 8 --seconds 600"
+    make bench-modem MODEM_ARGS="--lines 4 --seconds 120 --bridge"   # two bridged pairs
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def start_emulators(lines: int, folder: Path) -> subprocess.Popen[str]:
 
 
 async def run(emulators: subprocess.Popen[str], lines: int, seconds: float,
-              folder: Path) -> dict:
+              folder: Path, bridge: bool = False) -> dict:
     assert emulators.stdout is not None
     ports = []
     while (line := emulators.stdout.readline().strip()) != "ready":
@@ -90,7 +91,7 @@ async def run(emulators: subprocess.Popen[str], lines: int, seconds: float,
                 await channel.answer()
                 channels.append(channel)
             for ln in driver.lines:  # count from here: call set-up is not the steady state
-                ln.worst_gap_ms, ln.underruns = 0.0, 0
+                ln.worst_gap_ms, ln.underruns, ln.tightest_lead_ms = 0.0, 0, 200.0
             t0, c0 = time.monotonic(), cpu()
 
             async def play(channel) -> None:
@@ -105,8 +106,11 @@ async def run(emulators: subprocess.Popen[str], lines: int, seconds: float,
 
             with trio.move_on_after(seconds):
                 async with trio.open_nursery() as calls:
-                    for channel in channels:
-                        calls.start_soon(play, channel)
+                    for i, channel in enumerate(channels):
+                        if bridge and i % 2 == 0 and i + 1 < len(channels):
+                            await channel.bridge(channels[i + 1])  # AT+VTR both, in the daemon
+                        elif not bridge:
+                            calls.start_soon(play, channel)
                         calls.start_soon(count_digits, channel)
             elapsed, used = time.monotonic() - t0, cpu() - c0
             for channel in channels:
@@ -119,11 +123,13 @@ async def run(emulators: subprocess.Popen[str], lines: int, seconds: float,
         emulators.kill()
         emulators.wait()
     return {
+        "mode": "bridged pairs (AT+VTR both ways)" if bridge else "play + DTMF",
         "lines": lines,
         "seconds": round(elapsed, 1),
         "cpu_percent_per_line": round(100 * used / elapsed / lines, 3),
         "cpu_percent_total": round(100 * used / elapsed, 3),
         "worst_gap_ms": round(max(ln.worst_gap_ms for ln in driver.lines), 1),
+        "tightest_lead_ms": round(min(ln.tightest_lead_ms for ln in driver.lines), 1),
         "underruns_reported_by_modems": sum(underruns.values()),
         "underruns_seen_by_driver": sum(ln.underruns for ln in driver.lines),
         "digits_detected": digits,
@@ -135,13 +141,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--bridge", action="store_true",
+                        help="bridge the lines in pairs instead of playing prompts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         emulators = start_emulators(args.lines, Path(tmp))
-        result = trio.run(run, emulators, args.lines, args.seconds, Path(tmp))
+        result = trio.run(run, emulators, args.lines, args.seconds, Path(tmp), args.bridge)
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "modem.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / ("modem-bridge.json" if args.bridge else "modem.json")).write_text(json.dumps(result, indent=2) + "\n")
     for key, value in result.items():
         print(f"{key:<30} {value}")
 

@@ -18,6 +18,8 @@ from tests.modem.emulator import ModemEmulator  # noqa: E402
 
 async def main(count: int, folder: Path, key_every: float) -> None:
     modems = [ModemEmulator(folder / f"line{i + 1}.tty") for i in range(count)]
+    for emu in modems:  # what each caller says when bridged: a second of speech, then silence
+        emu.speech = bytes(0x80 + int(40 * ((i % 40) / 40 - 0.5)) for i in range(8000))
     async with trio.open_nursery() as nursery:
         for i, emu in enumerate(modems):
             await nursery.start(emu.run)

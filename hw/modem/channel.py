@@ -251,6 +251,8 @@ class ModemChannel(Channel):
                     continue
                 if sent and now > due:  # the modem has run dry: a gap in what the caller hears
                     line.worst_gap_ms = max(line.worst_gap_ms, (now - due) * 1000)
+                if sent:  # how close the modem's buffer came to running dry
+                    line.tightest_lead_ms = min(line.tightest_lead_ms, (due - now) * 1000)
                 piece = data[sent : sent + chunk]
                 await line.write(escape(piece))
                 self.played += piece

@@ -64,7 +64,8 @@ class ModemLine:
         self.restarts = 0
         self.calls = 0
         self.underruns = 0
-        self.worst_gap_ms = 0.0
+        self.worst_gap_ms = 0.0  # longest the modem went without audio during a play
+        self.tightest_lead_ms = 1000.0 * 0.2  # least audio ahead of the modem at a write
         self.fmt: au.SampleFormat = au.format_named(settings.sample_format)
         self.prompts = au.PromptCache(self.fmt)
         self.channel: Any = None  # the ModemChannel of the call on the line
@@ -105,6 +106,7 @@ class ModemLine:
             "restarts": self.restarts,
             "underruns": self.underruns,
             "worst_gap_ms": round(self.worst_gap_ms, 1),
+            "tightest_lead_ms": round(self.tightest_lead_ms, 1),
             "last_error": self.last_error,
             "last_error_at": round(self.last_error_at, 3) if self.last_error else None,
         }

@@ -240,9 +240,11 @@ class ModemEmulator:
 
     async def _play_out(self, session: Session) -> None:
         """Play what arrives at `rate` bytes a second; OK once DLE ETX came and all is played."""
+        tick = 0.02
+        # playing starts with the first byte, as a modem's does
+        await self.wait_for(lambda: bool(self._received or session.ended or self.gone), 3600)
         start = trio.current_time()
         played = 0
-        tick = 0.02
         while True:
             await trio.sleep(tick)
             if self.gone:

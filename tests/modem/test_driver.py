@@ -139,7 +139,10 @@ async def test_cts_low_holds_the_writes_and_nothing_is_lost(tmp_path):
         await channel.hangup()
 
 
-async def test_loop_current_break_mid_prompt_ends_the_call_and_hangs_up(tmp_path):
+@pytest.mark.parametrize(("code", "reason"), [("l", "loop-current"), ("b", "busy"),
+                                              ("d", "dialtone")])
+async def test_far_end_gone_mid_prompt_ends_the_call_and_hangs_up(tmp_path, code, reason):
+    """Loop-current break, or the exchange's busy / dial tone after the caller hung up."""
     prompt = tone_wav(tmp_path / "p.wav", 5.0)
     async with modem_line(tmp_path) as (emu, driver), trio.open_nursery() as nursery:
         channel = await answered_call(emu, driver, nursery)
@@ -149,11 +152,11 @@ async def test_loop_current_break_mid_prompt_ends_the_call_and_hangs_up(tmp_path
             await emu.wait_session(0)
             await trio.sleep(0.5)
             await emu.press("5")
-            await emu.hang_up()
+            await emu.send(b"\x10" + code.encode())
         nursery.start_soon(caller)
         with pytest.raises(ChannelGone):
             await channel.play([prompt], barge_in=False)
-        assert channel.ended is not None and channel.ended.reason == "loop-current"
+        assert channel.ended is not None and channel.ended.reason == reason
         seen = [e async for e in events]
         assert seen[0] == Digit("5", "inband") and isinstance(seen[-1], Hangup)
         await emu.wait_for(lambda: not emu.offhook, limit=10)

@@ -117,6 +117,11 @@ class Hotline:
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 
+    def lines_idle(self) -> bool:
+        """Every modem line initialised and waiting for calls (as the daemon reports)."""
+        lines = self.status().get("lines", {}).get("lines", [])
+        return len(lines) == len(self.modems) and all(ln["state"] == "idle" for ln in lines)
+
     def status_text(self) -> str:
         out = subprocess.run([sys.executable, "-m", "ccd", "--config", str(self.config),
                               "status"], capture_output=True, text=True)
@@ -133,8 +138,7 @@ async def hotline(demo_site, prompts, tmp_path, request):
             await nursery.start(emu.run)
         await trio.to_thread.run_sync(line.daemon.start)
         try:
-            for emu in line.modems.values():  # initialised: the format was chosen last
-                await emu.wait_for(lambda e=emu: any(c.endswith(",8000") for c in e.commands))
+            await line.poll(lambda: line.lines_idle() or None, limit=30)
             yield line
         finally:
             code = await trio.to_thread.run_sync(line.daemon.stop)
@@ -265,9 +269,10 @@ async def test_analog_caller_asking_for_an_agent_is_offered_a_callback(hotline):
         nursery.start_soon(lambda: emu.ring("13800000004"))
         call_id = await hotline.call_of("13800000004")
         await hotline.wait_for(call_id, "play", "main")
+        await emu.wait_for(lambda: len(emu.sessions) >= 2)  # the menu is playing
+        sessions = len(emu.sessions)
         await emu.press("0")
         offered = await hotline.wait_for(call_id, "acd_callback_offered")
-        sessions = len(emu.sessions)
         offer = hotline.audio(["callback/offer", *say.digits("13800000004", "zh"),
                                "callback/choose"])
         await emu.wait_for(lambda: any(bytes(s.audio) == offer for s in emu.sessions[sessions:]))
