@@ -31,6 +31,9 @@ SPOKEN_STATUS = {
 }
 
 
+# How long a caller's voice report waits for a database locked by another process.
+REPORT_WAIT_S = 10.0
+
 class DaemonIvrServices(BaseServices):
     def __init__(self, daemon: Any, call_id: str, lang: str = "zh") -> None:
         self.daemon = daemon
@@ -150,18 +153,27 @@ class DaemonIvrServices(BaseServices):
         except (OSError, EOFError, wave.Error):  # a report cut short still opens its order
             seconds = 0.0
         rec_id = await self.daemon.call_log.recording_committed(
-            self.call_id, str(recording), kind="voice-report", seconds=seconds
+            self.call_id, str(recording), kind="voice-report", seconds=seconds,
+            wait_s=REPORT_WAIT_S,
         )
-        wo = workorders.create(
-            type=kind,
-            created_by="ivr",
-            source="ivr",
-            phone=caller if lookup.normalize_phone(caller) else "",
-            account_no=account or None,
-            call_id=self.call_id,
-            description=f"IVR {kind}: voice report ({seconds:.0f} s)",
-            attachments=[{"path": str(recording), "kind": "recording", "recording_id": rec_id}],
-        )
+
+        def create(db: object) -> dict:
+            return workorders.create(
+                type=kind,
+                created_by="ivr",
+                source="ivr",
+                phone=caller if lookup.normalize_phone(caller) else "",
+                account_no=account or None,
+                call_id=self.call_id,
+                description=f"IVR {kind}: voice report ({seconds:.0f} s)",
+                attachments=[{"path": str(recording), "kind": "recording",
+                              "recording_id": rec_id}],
+            )
+
+        # Through the daemon's write queue: while another process holds the database lock the
+        # caller waits (up to REPORT_WAIT_S) instead of losing the report at the first try.
+        wo = await self.daemon.call_log.writer.commit(create, wait_s=REPORT_WAIT_S,
+                                                      label="IVR work order")
         # The caller hears (and later keys in) the digits: 'WO-20261123-0042' → '20261123-0042'.
         return str(wo["number"]).removeprefix("WO-")
 
