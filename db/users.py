@@ -24,7 +24,7 @@ import sqlite_utils
 from ccd.api import auth
 from ccd.errors import CcdError, NotFound
 from ccd.timefmt import iso
-from db.writer import immediate
+from db.writer import immediate, running_writer
 
 ROLES = ("agent", "teamlead", "qa", "admin", "backoffice")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -253,15 +253,23 @@ def audit(
     outcome: str = "ok",
     details: dict[str, Any] | None = None,
 ) -> int:
-    """Append to the audit log; returns the entry's id. Committed on return unless called inside
-    `transaction(db)`, where it commits with the rest.
+    """Append to the audit log; returns the entry's id. Inside `transaction(db)` it commits with
+    the rest (a change and its entry together). Alone: committed on return, or, in the daemon
+    (a write queue runs on `db`), queued there and committed in order (returns 0).
 
     actor: who (user name, `unix:<name>` for a peer login, `anonymous`). action: what (the API
     method, e.g. 'users.add'). target: what it was done to. outcome: 'ok', 'forbidden',
     'failed'. details: anything else, as JSON (never a password).
     """
     row = _audit_row(actor, action, target, outcome, details)
-    with transaction(db):  # alone: its own BEGIN IMMEDIATE, so a lock means DatabaseBusy
+    writer = None if db.conn.in_transaction else running_writer(db)
+    if writer is not None:
+        # Alone, in the daemon: the entry follows an action already done (a spy started, a
+        # state forced), so it must neither fail on another process's lock (the API would run
+        # the action again) nor be lost: the write queue commits it, in order. Returns 0.
+        writer.submit(lambda db: db.execute(AUDIT_INSERT, row), label=f"audit {action}")
+        return 0
+    with transaction(db):  # its own BEGIN IMMEDIATE
         cursor = db.execute(AUDIT_INSERT, row)
     assert cursor.lastrowid is not None
     return cursor.lastrowid

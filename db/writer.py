@@ -85,6 +85,16 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
+# The running Writer of each connection (by id of the sqlite3 connection), for code that gets
+# only the database (db.users.audit) and must not fail or wait on a lock.
+_RUNNING: dict[int, Writer] = {}
+
+
+def running_writer(db: sqlite_utils.Database) -> Writer | None:
+    """The write queue running on `db`'s connection, if any."""
+    return _RUNNING.get(id(db.conn))
+
+
 @dataclass
 class _Pending:
     seq: int
@@ -208,6 +218,7 @@ class Writer:
         """Write until cancelled; on the way out, try once more to write what is left."""
         self._running = True
         self._wake = trio.Event()
+        _RUNNING[id(self.db.conn)] = self
         task_status.started(self)
         try:
             while True:
@@ -217,6 +228,7 @@ class Writer:
                 await self._write_some()
         finally:
             self._running = False
+            _RUNNING.pop(id(self.db.conn), None)
             self._final_flush()
 
     async def _write_some(self) -> None:

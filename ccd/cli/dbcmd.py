@@ -142,4 +142,21 @@ def restore(
     if not source.exists():
         raise fail(f"{source}: no such backup file")
     backup.restore(source, config.database_path)
+    _reset_seal_head(config)
     typer.echo(f"restored {config.database_path} from {source}")
+
+
+def _reset_seal_head(config: Any) -> None:
+    """A restored database ends its seal chain where the backup did: note that as the head, so
+    `db verify` does not report the newer (undone) seals as cut off."""
+    from db import seal
+
+    key_path = config.path(config.database.seal_key_file)
+    head = key_path.with_name(key_path.name + ".head")
+    db = database.connect(config.database_path)
+    try:
+        head.unlink(missing_ok=True)
+        if db["call_seals"].exists():
+            seal.Sealer(b"", head_path=head).note_head(db)
+    finally:
+        db.conn.close()

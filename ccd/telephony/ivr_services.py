@@ -17,6 +17,7 @@ from ccd.ivr.engine import BaseServices
 from ccd.ivr.synth import wav_seconds
 from ccd.timefmt import iso
 from db import lookup
+from db.users import transaction
 from hw.base import Channel
 
 # Work-order statuses as the IVR's status prompts name them (ccd/ivr/catalog: wo/status/*).
@@ -48,6 +49,10 @@ def caller_identity(db: Any, caller: str) -> dict[str, Any]:
     accounts = found.get("accounts") or []
     return {"customer_id": found["id"],
             "account_no": accounts[0]["account_no"] if len(accounts) == 1 else None}
+
+
+# How long a caller's voice report waits for a database locked by another process.
+REPORT_WAIT_S = 10.0
 
 
 class DaemonIvrServices(BaseServices):
@@ -170,7 +175,8 @@ class DaemonIvrServices(BaseServices):
         except (OSError, EOFError, wave.Error):  # a report cut short still opens its order
             seconds = 0.0
         rec_id = await self.daemon.call_log.recording_committed(
-            self.call_id, str(recording), kind="voice-report", seconds=seconds
+            self.call_id, str(recording), kind="voice-report", seconds=seconds,
+            wait_s=REPORT_WAIT_S,
         )
         customer_id = None
         if not account:  # a known caller's report is for their customer (and their one account)
@@ -180,17 +186,24 @@ class DaemonIvrServices(BaseServices):
                 found = lookup.customer_by_phone(self.db, caller) or {}
                 if len(found.get("accounts") or []) == 1:
                     account = str(known["account_no"])
-        wo = workorders.create(
-            type=kind,
-            created_by="ivr",
-            source="ivr",
-            phone=caller if lookup.normalize_phone(caller) else "",
-            customer_id=customer_id,
-            account_no=account or None,
-            call_id=self.call_id,
-            description=f"IVR {kind}: voice report ({seconds:.0f} s)",
-            attachments=[{"path": str(recording), "kind": "recording", "recording_id": rec_id}],
-        )
+
+        def create(db: object) -> dict:
+            return workorders.create(
+                type=kind,
+                created_by="ivr",
+                source="ivr",
+                phone=caller if lookup.normalize_phone(caller) else "",
+                customer_id=customer_id,
+                account_no=account or None,
+                call_id=self.call_id,
+                description=f"IVR {kind}: voice report ({seconds:.0f} s)",
+                attachments=[{"path": str(recording), "kind": "recording",
+                              "recording_id": rec_id}],
+            )
+
+        # Through the daemon's write queue: while another process holds the database lock the
+        # caller waits (up to REPORT_WAIT_S) instead of losing the report at the first try.
+        wo = await self._commit(create, "IVR work order")
         # The caller hears (and later keys in) the digits: 'WO-20261123-0042' → '20261123-0042'.
         return str(wo["number"]).removeprefix("WO-")
 
@@ -198,26 +211,41 @@ class DaemonIvrServices(BaseServices):
         phone = lookup.normalize_phone(number) or number
         found = lookup.customer_by_phone(self.db, phone)
         now = iso()
-        self.db.execute(
+        row = [phone, found["id"] if found else None, self.call_id, now,
+               json.dumps({"queue": queue, "account": account}, ensure_ascii=False), now, now]
+        # Committed (through the write queue, waiting out another process's lock) before the
+        # caller is told the callback is booked.
+        await self._commit(lambda db: db.execute(
             "INSERT INTO callbacks (kind, phone, customer_id, call_id, due_at, note, created_at, "
-            "updated_at) VALUES ('request', ?, ?, ?, ?, ?, ?, ?)",
-            [phone, found["id"] if found else None, self.call_id, now,
-             json.dumps({"queue": queue, "account": account}, ensure_ascii=False), now, now],
-        )
+            "updated_at) VALUES ('request', ?, ?, ?, ?, ?, ?, ?)", row), "IVR callback")
 
     async def save_survey(self, caller: str, survey: str, answers: Mapping[str, str]) -> None:
         now = iso()
         found = lookup.customer_by_phone(self.db, caller)
-        cur = self.db.execute(
-            "INSERT INTO surveys (customer_id, phone, status, created_at, answered_at) "
-            "VALUES (?, ?, 'answered', ?, ?)",
-            [found["id"] if found else None, lookup.normalize_phone(caller) or caller, now, now],
-        )
-        for question, answer in answers.items():
-            self.db.execute(
-                "INSERT INTO survey_answers (survey_id, question, answer, at) VALUES (?, ?, ?, ?)",
-                [cur.lastrowid, f"{survey}.{question}", answer, now],
+
+        def write(db: Any) -> None:  # one op: the survey and its answers, or nothing
+            cur = db.execute(
+                "INSERT INTO surveys (customer_id, phone, status, created_at, answered_at) "
+                "VALUES (?, ?, 'answered', ?, ?)",
+                [found["id"] if found else None, lookup.normalize_phone(caller) or caller, now,
+                 now],
             )
+            for question, answer in answers.items():
+                db.execute(
+                    "INSERT INTO survey_answers (survey_id, question, answer, at) "
+                    "VALUES (?, ?, ?, ?)",
+                    [cur.lastrowid, f"{survey}.{question}", answer, now],
+                )
+
+        await self._commit(write, "IVR survey")
+
+    async def _commit(self, op: Any, label: str) -> Any:
+        """Run a write through the daemon's write queue (db/writer.py) and wait for it."""
+        writer = getattr(getattr(self.daemon, "call_log", None), "writer", None)
+        if writer is None:  # no telephony write queue (tests of the services alone)
+            with transaction(self.db):
+                return op(self.db)
+        return await writer.commit(op, wait_s=REPORT_WAIT_S, label=label)
 
     async def enqueue(self, channel: Channel, queue: str, priority: int) -> str:
         acd = getattr(self.daemon, "acd", None)

@@ -99,3 +99,23 @@ def test_without_a_running_task_writes_happen_at_once(tmp_path: Path):
     writer = Writer(db)
     writer.submit(_insert(7))
     assert _rows(path) == [7]
+
+
+async def test_a_lone_audit_entry_in_the_daemon_never_fails_on_a_lock(
+        tmp_path: Path, autojump_clock: trio.testing.MockClock, nursery: trio.Nursery):
+    """An audit entry after an action already done (a spy started) must not fail, or the API
+    would run the action again: with a write queue on the connection it is queued."""
+    from db import users
+
+    path = tmp_path / "w.sqlite3"
+    db = _open(path)
+    writer = Writer(db)
+    await nursery.start(writer.run)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    assert users.audit(db, "lead1", "supervisor.listen", target="agent1001") == 0
+    await trio.sleep(5)
+    other.execute("COMMIT")
+    await writer.wait_idle()
+    assert [(e.actor, e.action) for e in users.list_audit(db)] == [("lead1", "supervisor.listen")]
+    other.close()

@@ -132,6 +132,7 @@ async def test_calls_and_api_writes_survive_a_ten_second_lock(tmp_path, prompts)
         writes = status["database_writes"]
         assert writes["busy_retries"] > 0 and writes["backlog"] == 0 and writes["failed"] == 0
         assert writes["longest_stall_s"] > 1.0
+        assert status["api"]["logins_throttled"] == 0
         daemon.wait_for_line("database locked by another process", 5)
         daemon.wait_for_line("database writable again", 5)
     finally:

@@ -107,3 +107,23 @@ def test_without_the_key_nothing_verifies_and_a_new_key_is_not_made_silently(tmp
     assert run.returncode == 1
     assert "the seal key is missing, but 2 call records are sealed" in run.stderr
     assert not (site / "seal.key").exists()
+
+
+def test_a_restored_backup_verifies_without_a_false_cut_off(tmp_path):
+    config = _site(tmp_path)
+    site = config.parent
+    _calls(site, 2)
+    backup = _ccd(config, "db", "backup", str(tmp_path / "b.sqlite3"))
+    assert backup.returncode == 0, backup.stderr
+    # one more call after the backup, then the restore undoes it
+    db = database.open_database(site / "ccd.sqlite3")
+    sealer, _ = seal.open_sealer(db, site / "seal.key")
+    log = CallLog(db, sealer=sealer)
+    log.start("later", src="13800000009", dst="96116", now=9000.0)
+    log.end("later", hangup_by="caller", now=9010.0)
+    db.conn.close()
+    assert _ccd(config, "db", "verify").returncode == 0
+    restored = _ccd(config, "db", "restore", str(tmp_path / "b.sqlite3"))
+    assert restored.returncode == 0, restored.stderr
+    out = _ccd(config, "db", "verify")
+    assert out.returncode == 0 and out.stdout.splitlines()[0] == "seals: 2 call records checked"

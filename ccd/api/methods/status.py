@@ -15,6 +15,6 @@ async def status(ctx: Context, params: NoParams) -> dict[str, Any]:
     return {
         **ctx.services.status(),
         "connections": api.connections,
-        "api": dataclasses.asdict(api),
+        "api": {**dataclasses.asdict(api), **ctx.server.gate.statistics()},
         "events": dataclasses.asdict(ctx.services.broker.statistics()),
     }
