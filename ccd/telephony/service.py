@@ -120,6 +120,13 @@ class Telephony:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self.log.fail_open(reason="daemon-restart")
+        try:
+            await self._serve(task_status)
+        finally:
+            log.info("SIP telephony stopped: %d calls handled, %d in progress",
+                     self.handled, len(self.calls))
+
+    async def _serve(self, task_status: trio.TaskStatus[None]) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(self.driver.run)
             acd = await nursery.start(start_acd, self.daemon, self.driver)
