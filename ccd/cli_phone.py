@@ -14,6 +14,7 @@ that answers by itself. PJSIP's own log goes to a file (`ccd-phone/` in the temp
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import signal
@@ -172,8 +173,9 @@ def prompt_text(catalogue: Any, data: dict[str, Any]) -> str:
 
 async def _run_call(call: Any, *, digits: str, wait: float, method: str, play: Path | None,
                     record: Path | None, hangup_after: float | None, commands: bool,
-                    follow: Any = None) -> bool:
-    """One call until it ends; True when the user stopped it with Ctrl-C."""
+                    follow: Any = None, interruptible: bool = True) -> bool:
+    """One call until it ends; True when the user stopped it with Ctrl-C (which only a call
+    that is `interruptible` listens for: the desk phone listens for it itself)."""
     _say(f"connected: {call.info.leg_id}")
     if record is not None:
         await call.start_record(record)
@@ -185,7 +187,8 @@ async def _run_call(call: Any, *, digits: str, wait: float, method: str, play: P
             done = nursery.cancel_scope
             nursery.start_soon(_watch, call, "call")
             nursery.start_soon(_far_end, call, done)
-            nursery.start_soon(_interrupt, done, stopped)
+            if interruptible:
+                nursery.start_soon(_interrupt, done, stopped)
             if follow is not None:
                 nursery.start_soon(follow)
             if digits:
@@ -305,11 +308,14 @@ async def _desk_phone(ctx: typer.Context, station: str, method: str, play: Path 
 
                 nursery.start_soon(stop)
                 while True:
+                    # Each call in its own task: a call whose far end vanished without a BYE
+                    # (a daemon killed with -9) must not keep the desk from answering the next.
                     call = await desk.incoming()
                     _say(f"ringing: {call.info.caller} → answered")
-                    if await _run_call(call, digits="", wait=0, method=method, play=play,
-                                       record=record, hangup_after=None, commands=False):
-                        nursery.cancel_scope.cancel()
+                    nursery.start_soon(functools.partial(
+                        _run_call, call, digits="", wait=0, method=method, play=play,
+                        record=record, hangup_after=None, commands=False,
+                        interruptible=False))
     return True
 
 
