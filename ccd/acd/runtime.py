@@ -172,6 +172,10 @@ class AcdRuntime(AgentControl, CallerQueueing):
         for r in records:
             if r.kind is R.AGENT_STATE and r.agent is not None:
                 to = str(r.details.get("to"))
+                if r.details.get("from") == "logged_out" or to == "logged_out":
+                    log.info("agent %s %s at %s", r.agent,
+                             "logged out" if to == "logged_out" else "logged in",
+                             r.details.get("station") or self.acd.agent_station(r.agent) or "-")
                 if self.consoles.state_changed(r.agent, to) and self._nursery is not None:
                     self._nursery.start_soon(_later, self._console_lost, r.agent)
                 if r.details.get("to") in ("ringing", "talking", "on_hold", "wrap_up"):

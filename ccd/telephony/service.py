@@ -170,6 +170,13 @@ class Telephony:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await _prepare_prompts(self.config, self.flow)  # PromptsMissing: no calls taken at all
+        try:
+            await self._serve(task_status)
+        finally:
+            log.info("SIP telephony stopped: %d calls handled, %d in progress",
+                     self.handled, len(self.calls))
+
+    async def _serve(self, task_status: trio.TaskStatus[None]) -> None:
         async with trio.open_nursery() as nursery:
             for driver in self.drivers.drivers.values():
                 await nursery.start(driver.run)  # type: ignore[attr-defined]

@@ -67,9 +67,9 @@ EXPECTED: dict[str, frozenset[str]] = {
         "agent.login", "agent.logout", "agent.ready", "agent.not_ready", "agent.state",
         "agent.answer", "agent.hangup", "agent.hold", "agent.unhold", "agent.transfer",
         "agent.consult_end", "agent.conference", "agent.dial", "agent.wrap_up", "agent.note")},
-    # caller lists: blocked, VIP, restricted (ccd/api/methods/callers.py)
-    **{m: frozenset({"teamlead", "admin"}) for m in ("callers.set", "callers.clear",
-                                                      "callers.list")},
+    # caller lists: blocked, VIP, restricted numbers (ccd/api/methods/callers.py)
+    **{m: frozenset({"teamlead", "admin"}) for m in (
+        "callers.set", "callers.clear", "callers.list")},
     **{m: frozenset({"teamlead", "admin"}) for m in (
         "acd.snapshot", "supervisor.listen", "supervisor.whisper", "supervisor.barge",
         "supervisor.stop", "supervisor.force_state", "queues.list")},
@@ -213,9 +213,9 @@ PARAMS: dict[str, Callable[[LocalServices, str], dict[str, Any]]] = {
     "agent.transfer": lambda s, caller: {"target": "billing"},
     "agent.dial": lambda s, caller: {"number": "95598"},
     "agent.wrap_up": lambda s, caller: {"code": "enquiry", "note": "已答复"},
-    "agent.note": lambda s, caller: {"note": "客户稍后回电"},
-    "callers.set": lambda s, caller: {"phone": "13911112222", "list": "blocked"},
-    "callers.clear": lambda s, caller: {"phone": "13911113333"},
+    "agent.note": lambda s, caller: {"note": "已答复"},
+    "callers.set": lambda s, caller: {"phone": f"1390000{next(_serial):04d}", "list": "blocked"},
+    "callers.clear": lambda s, caller: {"phone": "13955550000"},
     "callers.list": lambda s, caller: {},
     **{m: lambda s, caller: {"agent": "agent1001", "uri": "sip:lead@127.0.0.1"} for m in (
         "supervisor.listen", "supervisor.whisper", "supervisor.barge")},
@@ -244,14 +244,15 @@ ALLOWED_MAY_FAIL: dict[str, set[str]] = {
        for m in ("wo.accept", "wo.feedback", "wo.pause", "wo.resume", "wo.request_close",
                  "wo.close", "wo.send_back", "wo.cancel")},
     "kb.get": {"kb-no-such-article"},
-    "callers.clear": {"not-listed"},
+    "callers.clear": {"not-listed"},  # the matrix's number is on no list
     # LocalServices runs no ACD: its live methods answer `acd-not-running` (tests/acd_runtime
     # checks them with one).
     **{m: {"acd-not-running"} for m in (
         "agent.login", "agent.logout", "agent.ready", "agent.not_ready", "agent.state",
         "agent.answer", "agent.hangup", "agent.hold", "agent.unhold", "agent.transfer",
-        "agent.consult_end", "agent.conference", "agent.dial", "agent.wrap_up", "agent.note",
-        "acd.snapshot", "supervisor.listen", "supervisor.whisper", "supervisor.barge", "supervisor.stop",
+        "agent.consult_end", "agent.conference", "agent.dial", "agent.wrap_up", "acd.snapshot",
+        "agent.note",
+        "supervisor.listen", "supervisor.whisper", "supervisor.barge", "supervisor.stop",
         "supervisor.force_state")},
 }
 

@@ -49,6 +49,8 @@ def test_starts_answers_status_and_stops_on_sigterm(site):
         out = ccd(site, "status", "--json")
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["pid"] == daemon.proc.pid
+        shown = ccd(site, "status")  # for a person: titled tables, not a Python dict
+        assert shown.returncode == 0 and "{" not in shown.stdout and "已运行" in shown.stdout
     finally:
         t0 = time.monotonic()
         daemon.signal(signal.SIGTERM)
@@ -59,6 +61,8 @@ def test_starts_answers_status_and_stops_on_sigterm(site):
     assert elapsed < 1.0, f"took {elapsed:.2f}s to stop"
     assert not sock.exists()
     assert "stopped" in daemon.output
+    # the shutdown says what stopped, at INFO (SIP telephony and its count of calls)
+    assert "INFO    ccd.telephony: SIP telephony stopped: 0 calls handled" in daemon.output
 
 
 def test_second_daemon_on_same_database_is_refused(site):

@@ -60,6 +60,21 @@ def test_a_restarted_daemons_first_snapshot_is_taken_whatever_its_seq() -> None:
     run(scenario)
 
 
+def test_a_stale_kiosk_draws_its_big_figures() -> None:
+    async def scenario() -> None:
+        app = create_app(QuietClient(frozen_board()), login=login, clock=lambda: NOW + 3600,
+                         kiosk=True)
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.board is None:
+                await pilot.pause(0.02)
+            await pilot.pause(0.1)
+            assert app.stale and app.has_class("-stale")
+            app.export_screenshot()
+            assert app.is_running
+
+    run(scenario)
+
+
 def test_a_stale_board_draws_every_page() -> None:
     async def scenario() -> None:
         app = create_app(QuietClient(frozen_board()), login=login, clock=lambda: NOW + 3600)

@@ -27,10 +27,10 @@ from zoneinfo import ZoneInfo
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, DataTable, Static
+from textual.widgets import ContentSwitcher, DataTable, Digits, Static
 
 from ccd.errors import CcdError, Forbidden
 from ccd.reports import board as wire
@@ -48,6 +48,7 @@ from tui.wallboard.trend import chart
 log = logging.getLogger("ccd.wallboard.tui")
 
 PAGES = ("overview", "queues", "agents", "alerts", "trends")
+BIG_FIGURES = ("waiting", "longest", "sl", "abandon", "ready", "talking")
 SORTS = ("name", "state", "time", "calls")
 LEADS = frozenset({"teamlead", "admin"})
 AGENT_COLUMNS = ("col_agent", "col_number", "col_state", "col_in_state", "col_caller",
@@ -140,6 +141,12 @@ class WallboardApp(App[None]):
         yield Static(id="banner")
         with ContentSwitcher(initial="overview", id="pages"):
             with VerticalScroll(id="overview"):
+                if self.kiosk:  # a wall screen: the big numbers, readable across the room
+                    with Grid(id="big"):
+                        for key in BIG_FIGURES:
+                            with Vertical(classes="tile", id=f"tile-{key}"):
+                                yield Static(classes="tile-label")
+                                yield Digits("", classes="tile-figure")
                 yield Static(id="headline")
                 yield Static(id="agent-line")
                 yield Static(id="overview-queues")
@@ -154,6 +161,8 @@ class WallboardApp(App[None]):
                 yield TrendView(id="trend-view")
         if not self.kiosk:
             yield Static(id="keys")
+        else:  # no key leaves a wall screen; the line says what does
+            yield Static(id="kiosk-help")
 
     def on_mount(self) -> None:
         self.title = self.site_name or self.t("title")
@@ -346,6 +355,8 @@ class WallboardApp(App[None]):
         self._stale_pages.discard(page)
         t = self.t
         if page == "overview":
+            if self.kiosk:
+                self._draw_big(board)
             self.main.query_one("#headline", Static).update(views.headline(board, t))
             self.main.query_one("#agent-line", Static).update(views.agent_line(board, t))
             self.main.query_one("#overview-queues", Static).update(
@@ -359,6 +370,15 @@ class WallboardApp(App[None]):
             self._sync_alerts()
         else:
             self._draw_trend()
+
+    def _draw_big(self, board: Wallboard) -> None:
+        """The kiosk's big figures, each coloured by its threshold level."""
+        for key, (figure, level) in views.big_figures(board).items():
+            tile = self.main.query_one(f"#tile-{key}", Vertical)
+            tile.query_one(".tile-label", Static).update(self.t(f"big_{key}"))
+            tile.query_one(".tile-figure", Digits).update(figure)
+            for name in ("ok", "warn", "alarm"):
+                tile.set_class(name == level, f"-{name}")
 
     def _set(self, selector: str, text: str) -> None:
         """Update a one-line widget when its text changed, without a layout pass (a layout
@@ -380,7 +400,9 @@ class WallboardApp(App[None]):
             else f" {i + 1} {t('page_' + p)} "
             for i, p in enumerate(PAGES)
         ))
-        if not self.kiosk:
+        if self.kiosk:
+            self._set("#kiosk-help", t("kiosk_stop"))
+        else:
             keys = (self.KEYS if self.roles & LEADS else ()) + self.VIEW_KEYS
             self._set("#keys", key_line(((key, t(label)) for key, label in keys),
                                         self.size.width - 2))

@@ -47,7 +47,10 @@ def wallboard(
         bool,
         typer.Option(
             "--kiosk",
-            help="Wall-screen mode: no keys, pages cycle, reconnects forever, never exits.",
+            help="Wall-screen mode: big figures, pages cycle, reconnects forever. No key and no "
+            "click does anything, on purpose: a wall screen's keyboard is within anyone's reach. "
+            "Stop it as a service: systemctl stop ccd-wallboard@tty1 (what `ccd deploy kiosk` "
+            "installs), or kill its process.",
         ),
     ] = False,
 ) -> None:

@@ -68,6 +68,26 @@ def headline(board: Wallboard, t: Texts) -> Table:
     return table
 
 
+def big_figures(board: Wallboard) -> dict[str, tuple[str, str]]:
+    """The kiosk's big numbers: {key: (figure, level)}; level 'ok', 'warn', 'alarm' or ''."""
+    h, t = board.headline, board.thresholds
+    return {
+        "waiting": (str(h.waiting), fmt.metric_level("waiting", h.waiting, t)),
+        "longest": (fmt.duration(h.longest_wait_s),
+                    fmt.metric_level("longest_wait_s", h.longest_wait_s, t)),
+        "sl": (_digits(fmt.percent(h.today.service_level)),
+               fmt.metric_level("service_level", h.today.service_level, t)),
+        "abandon": (_digits(fmt.percent(h.today.abandon_rate)),
+                    fmt.metric_level("abandon_rate", h.today.abandon_rate, t)),
+        "ready": (str(h.agents.ready), ""),
+        "talking": (str(h.agents.talking + h.agents.on_hold), ""),
+    }
+
+
+def _digits(text: str) -> str:
+    return "-" if text == "—" else text  # Digits draws '-', not an em dash
+
+
 def legend(board: Wallboard, t: Texts) -> Text:
     return Text(t("legend", seconds=f"{board.short_abandon_s:g}"), style="dim")
 
