@@ -86,6 +86,7 @@ class SipConfig(Base):
     max_new_calls_per_second: int = 8
     legs_reserved_per_call: int = 0
     followup_legs_per_worker: int = 4
+    overflow_legs_per_worker: int = 2
     allowed_peers: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
     public_address: str = ""
     registrar: str = ""
@@ -97,6 +98,7 @@ class SipConfig(Base):
 
 class IvrConfig(Base):
     flow: str = "utility.toml"
+    overflow_flow: str = "overflow.toml"
     agent_uri: str = ""
 
 
@@ -218,6 +220,8 @@ def _validate(config: Config, file: str) -> None:
     pool = config.sip.followup_legs_per_worker
     if not 0 <= pool <= config.sip.max_calls_per_worker - 2:
         fail("sip.followup_legs_per_worker", "must be between 0 and max_calls_per_worker - 2")
+    if not 0 <= config.sip.overflow_legs_per_worker <= pool:
+        fail("sip.overflow_legs_per_worker", "must be between 0 and followup_legs_per_worker")
     if config.sip.rtp_ports_per_worker < 4 * config.sip.max_calls_per_worker:
         fail("sip.rtp_ports_per_worker", "must be at least 4 per call (RTP and RTCP, and reuse)")
     for key in ("max_connections", "max_line_bytes", "burst"):

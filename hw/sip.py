@@ -84,7 +84,9 @@ class SipDriver(Driver):
     - `max_calls`, `max_cps`: per-worker caps on legs and new legs a second (clamped to the
       socket-pool rule maxCalls <= (64 - cps) / 2 and the build's own cap).
     - `extra_legs`: legs kept free for each inbound call's follow-ups (agent, team lead);
-      `followup_pool`: legs kept free per worker for them instead (see admission.py).
+      `followup_pool`: legs kept free per worker for them instead (see admission.py);
+      `overflow_room`: of those, legs that take callers beyond capacity for a busy
+      announcement (their LegInfo.extra has 'overflow').
     - `allowed_peers`: IPs / CIDRs allowed to call in (empty: anyone); others get 403.
     - `registration`: a provider account to REGISTER (SipRegistration) or None.
     - `mode`: 'server' (the daemon) or 'phone' (scripted softphone; no peer filter);
@@ -114,6 +116,7 @@ class SipDriver(Driver):
         max_cps: float = 8.0,
         extra_legs: int = 2,
         followup_pool: int = 0,
+        overflow_room: int = 0,
         allowed_peers: Sequence[str] = (),
         registration: SipRegistration | None = None,
         mode: str = "server",
@@ -140,6 +143,7 @@ class SipDriver(Driver):
         self.max_cps = max_cps
         self.extra_legs = extra_legs
         self.followup_pool = followup_pool
+        self.overflow_room = overflow_room
         self.allowed_peers = list(allowed_peers)
         self.registration = registration
         self.mode = mode
@@ -424,6 +428,7 @@ class SipDriver(Driver):
             max_cps=self.max_cps,
             extra_legs=self.extra_legs,
             followup_pool=self.followup_pool,
+            overflow_room=self.overflow_room,
             allowed_peers=self.allowed_peers,
             auto_answer=self.auto_answer,
             user=self.user,
@@ -548,6 +553,7 @@ class SipDriver(Driver):
                     "called_uri": event.called_uri,
                     "call_id": event.call_id,
                     "worker": str(slot.index),
+                    **({"overflow": "1"} if event.overflow else {}),
                 },
             )
             channel = SipChannel(link, event.leg, info, slot.index)

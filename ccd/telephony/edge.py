@@ -48,13 +48,18 @@ def callers_per_worker(driver: SipDriver) -> int:
     return max(1, (legs - driver.followup_pool) // (1 + driver.extra_legs))
 
 
+def edge_load_per_worker(driver: SipDriver) -> int:
+    """The dispatcher's maxload: the callers plus the overflow announcements a worker takes."""
+    return callers_per_worker(driver) + driver.overflow_room
+
+
 def make_edge(config: Config, driver: SipDriver) -> KamailioEdge:
     host, _, port = config.sip.listen.rpartition(":")
 
     def workers() -> list[WorkerAddress]:
         stats = driver.statistics()["workers"]
         assert isinstance(stats, list)
-        return [WorkerAddress(EDGE_ADDRESS, int(w["sip_port"]), callers_per_worker(driver))
+        return [WorkerAddress(EDGE_ADDRESS, int(w["sip_port"]), edge_load_per_worker(driver))
                 for w in stats]
 
     settings = EdgeSettings(

@@ -16,7 +16,7 @@ from typing import Any
 import trio
 
 from ccd.acd.runtime import start_acd
-from ccd.calls import ANSWERED, FAILED, CallLog, new_call_id
+from ccd.calls import ANSWERED, BUSY, FAILED, CallLog, new_call_id
 from ccd.config import Config
 from ccd.ivr.catalogue import load_catalogue
 from ccd.ivr.engine import BaseServices, Engine
@@ -33,17 +33,18 @@ log = logging.getLogger("ccd.telephony")
 SHIPPED_FLOWS = Path(__file__).resolve().parent.parent / "ivr" / "flows"
 
 # What the walker's disposition becomes in the CDR-style `calls.disposition`.
-DISPOSITIONS = {"failed": FAILED}
+DISPOSITIONS = {"failed": FAILED, "busy": BUSY}
 
 
-def flow_path(config: Config) -> Path:
+def flow_path(config: Config, name: str = "") -> Path:
     """The configured flow file; the shipped copy when the site has none of that name."""
-    site = config.path(config.paths.flows) / config.ivr.flow
-    return site if site.exists() else SHIPPED_FLOWS / config.ivr.flow
+    name = name or config.ivr.flow
+    site = config.path(config.paths.flows) / name
+    return site if site.exists() else SHIPPED_FLOWS / name
 
 
-def load_flow(config: Config):  # -> Flow
-    return validate_flow(flow_path(config), load_catalogue())
+def load_flow(config: Config, name: str = ""):  # -> Flow
+    return validate_flow(flow_path(config, name), load_catalogue())
 
 
 def make_driver(config: Config, on_leg_lost: Any = None) -> SipDriver:
@@ -57,6 +58,7 @@ def make_driver(config: Config, on_leg_lost: Any = None) -> SipDriver:
         max_cps=config.sip.max_new_calls_per_second,
         extra_legs=config.sip.legs_reserved_per_call,
         followup_pool=config.sip.followup_legs_per_worker,
+        overflow_room=config.sip.overflow_legs_per_worker,
         registration=SipRegistration(
             registrar=config.sip.registrar,
             user=config.sip.username,
@@ -82,16 +84,21 @@ class Telephony:
         self.lost_calls = LostCalls(self.edge, self.driver) if self.edge is not None else None
         if self.lost_calls is not None:
             self.driver.on_worker_lost = self.lost_calls.worker_lost
-        self.engine = Engine(
-            self.flow,
+        self.engine = self._engine(self.flow)
+        # Callers beyond capacity (sip.overflow_legs_per_worker) hear the busy announcement.
+        self.overflow_engine = self._engine(load_flow(self.config, self.config.ivr.overflow_flow))
+        self.calls: dict[str, str] = {}  # leg id → call id, for calls in progress
+        self.handled = 0
+
+    def _engine(self, flow: Any) -> Engine:
+        return Engine(
+            flow,
             PromptStore(self.config.path(self.config.paths.prompts)),
             BaseServices(),  # every call runs with its own DaemonIvrServices (its call id)
             recordings_dir=self.config.path(self.config.paths.recordings),
             driver=self.driver,
             agent_uri=self.config.ivr.agent_uri,
         )
-        self.calls: dict[str, str] = {}  # leg id → call id, for calls in progress
-        self.handled = 0
 
     def statistics(self) -> dict[str, Any]:
         stats = dict(self.driver.statistics())
@@ -161,7 +168,8 @@ class Telephony:
 
         summary = None
         try:
-            summary = await self.engine.run(
+            engine = self.overflow_engine if info.extra.get("overflow") else self.engine
+            summary = await engine.run(
                 channel, call_id=call_id, on_event=on_event, lang=self.config.site.language,
                 services=DaemonIvrServices(self.daemon, call_id, self.config.site.language),
             )

@@ -60,7 +60,8 @@ class Worker:
         extra = opts.extra_legs if opts.mode == "server" else 0
         peers = opts.allowed_peers if opts.mode == "server" else []
         pool = opts.followup_pool if opts.mode == "server" else 0
-        self.admission = Admission(self.caps.max_calls, opts.max_cps, extra, peers, pool)
+        self.admission = Admission(self.caps.max_calls, opts.max_cps, extra, peers, pool,
+                                   opts.overflow_room if opts.mode == "server" else 0)
         self.ep: Any = None
         self.pjlib: Any = None
         self.sip_port = opts.sip_port
@@ -467,6 +468,7 @@ class Worker:
                 called_uri=called_uri,
                 source=source,
                 call_id=call_id,
+                overflow=self.admission.overflowing(leg_id),
             )
         )
         op = pj.CallOpParam()
