@@ -27,6 +27,8 @@ from ccd.acd import settings as acd_settings
 from ccd.acd.settings import AcdSettings
 from ccd.console_settings import ConsoleSettings
 from ccd.errors import ConfigError
+from ccd.ivr import surge as surge_settings
+from ccd.ivr.surge import SurgeSettings
 from ccd.reports import settings as wallboard_settings
 from ccd.reports.settings import WallboardSettings
 from ccd.workorders import settings as workorder_settings
@@ -100,6 +102,7 @@ class IvrConfig(Base):
     flow: str = "utility.toml"
     overflow_flow: str = "overflow.toml"
     agent_uri: str = ""
+    surge: SurgeSettings = msgspec.field(default_factory=SurgeSettings)
 
 
 class Config(Base):
@@ -217,6 +220,9 @@ def _validate(config: Config, file: str) -> None:
              f"{config.sip.registrar!r}")
     if config.sip.registrar and not config.sip.username:
         fail("sip.username", "is needed to register with sip.registrar")
+    bad = surge_settings.check(config.ivr.surge)
+    if bad is not None:
+        fail(f"ivr.surge.{bad[0]}", bad[1])
     pool = config.sip.followup_legs_per_worker
     if not 0 <= pool <= config.sip.max_calls_per_worker - 2:
         fail("sip.followup_legs_per_worker", "must be between 0 and max_calls_per_worker - 2")

@@ -22,7 +22,8 @@ Scalar = str | int | float | bool
 
 SAY_KINDS = ("number", "count", "amount", "digits", "date", "time", "datetime", "month", "text",
              "prompt")
-CASE_TESTS = ("business_hours", "holiday", "vip", "blocked", "outage", "queue_load", "var")
+CASE_TESTS = ("business_hours", "holiday", "vip", "blocked", "outage", "queue_load", "surge",
+              "var")
 CASE_OPS = ("set", "unset", "==", "!=", "<", "<=", ">", ">=")
 HANGUP_CAUSES = {"normal": 200, "busy": 486, "forbidden": 403, "unavailable": 503,
                  "declined": 603}
@@ -158,6 +159,7 @@ class Case(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True
 
     var/op/value: for `when = "var"` ($variable, comparison, literal or $variable);
     queue/waiting: for `queue_load` (true when at least `waiting` callers wait);
+    `surge`: true while the hotline is in surge mode ([ivr.surge], ccd/ivr/surge.py);
     into: for `outage`, the variable that receives the outage found.
     """
 
@@ -397,7 +399,8 @@ class Header(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 # ---------------------------------------------------------------- variable references
 
-BUILTINS = frozenset({"caller", "called", "call_id", "lang", "agent_uri", "vip", "priority"})
+BUILTINS = frozenset({"caller", "called", "call_id", "lang", "agent_uri", "vip", "priority",
+                      "surge"})
 SETTABLE_BUILTINS = frozenset({"lang", "vip", "priority"})
 VAR_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _REF = re.compile(r"^\$([a-z_][a-z0-9_]*)(?:\.([a-z_][a-z0-9_]*))?(\?)?$")

@@ -49,6 +49,8 @@ class LiveBoard:
     _work_orders: source.WorkOrderAlerts = field(default_factory=source.WorkOrderAlerts)
     _work_orders_at: float = float("-inf")
     _day: str = ""
+    # Surge mode's alert while it is on (set by ccd/telephony/surge.py), shown with the others.
+    surge: wire.Alert | None = None
 
     @property
     def aggregator(self) -> Aggregator:
@@ -119,6 +121,8 @@ class LiveBoard:
             work_orders=self._work_orders,
             names=self._names,
         )
+        if self.surge is not None:
+            alert_list.insert(0, self.surge)
         return wire.build(
             stats,
             settings=self.settings,

@@ -22,6 +22,7 @@ from ccd.ivr.catalogue import load_catalogue
 from ccd.ivr.engine import BaseServices, Engine
 from ccd.ivr.flow import validate_flow
 from ccd.ivr.prompts import PromptStore
+from ccd.telephony import surge
 from ccd.telephony.edge import LostCalls, make_edge, uses_edge, worker_layout
 from ccd.telephony.ivr_services import DaemonIvrServices
 from hw.base import Channel
@@ -142,6 +143,9 @@ class Telephony:
             acd = await nursery.start(start_acd, self.daemon, self.driver)
             if acd is not None:
                 acd.callback_handler = self._callback
+            surge_mode = surge.attach(self.daemon, acd, self.config.ivr.surge)
+            await nursery.start(surge_mode.run)
+            self.engine.surge_on = lambda: surge_mode.on
             self.daemon.status_sources["sip"] = self.statistics
             self.daemon.reload_hooks.append(self.reload)
             self.daemon.sip = self.driver

@@ -74,7 +74,7 @@ def test_screening_greeting_outage_check_and_menu() -> None:
         MENU,
         KEY,
     ]
-    assert walker.path == ["screen", "greeting", "outage_check", "main"]
+    assert walker.path == ["screen", "greeting", "outage_check", "menu_choice", "main"]
 
 
 def test_balance_path_reads_balance_bill_and_reading() -> None:
@@ -438,3 +438,14 @@ def test_leaving_the_queue_for_self_service_goes_back_to_the_menu() -> None:
     actions = drive(walker, Collected("0"), Played(), Queued("left"))
     assert actions[-1] == Play(("menu/main", "menu/language"), "zh")
     assert walker.path[-1] == "main"
+
+
+def test_in_surge_mode_the_caller_hears_the_surge_menu_after_the_outage_notice() -> None:
+    walker = Walker(UTILITY, caller=CALLER, variables={"surge": True})
+    actions = drive(walker, NOBODY, Played(), LookedUp(OUTAGE), Played(), Played())
+    assert actions[3].prompts[0] == "outage/notice"  # type: ignore[attr-defined]
+    assert actions[4:] == [Play(("surge/notice", "menu/surge", "menu/language"), "zh"), KEY]
+    assert walker.path == ["screen", "greeting", "outage_check", "outage_first", "menu_choice",
+                           "surge_menu"]
+    # 5 in the surge menu is the callback offer.
+    assert "5" in UTILITY.nodes["surge_menu"].options  # type: ignore[attr-defined]
