@@ -75,6 +75,22 @@ class ApiConfig(Base):
     peer_credentials: bool = True
 
 
+class TrunkConfig(Base):
+    """One provider trunk ([[sip.trunks]]): where to REGISTER and with what, which addresses
+    its calls come from, and which dialled numbers (DIDs) go to which flow."""
+
+    name: str
+    registrar: str = ""  # empty: no registration (an IP trunk that sends calls anyway)
+    username: str = ""
+    password: str = ""
+    realm: str = ""
+    expires: int = 300
+    retry_s: float = 30.0
+    max_retry_s: float = 600.0
+    allowed: list[str] = msgspec.field(default_factory=list)
+    dids: dict[str, str] = msgspec.field(default_factory=dict)
+
+
 class SipConfig(Base):
     enabled: bool = True
     listen: str = "127.0.0.1:5060"
@@ -96,6 +112,7 @@ class SipConfig(Base):
     password: str = ""
     realm: str = "*"
     register_expires_s: int = 300
+    trunks: list[TrunkConfig] = msgspec.field(default_factory=list)
 
 
 class IvrConfig(Base):
@@ -203,6 +220,24 @@ def _validate(config: Config, file: str) -> None:
             f"{config.sip.max_new_calls_per_second} at most {budget} calls fit one worker's "
             "64 media sockets",
         )
+    names: set[str] = set()
+    for i, trunk in enumerate(config.sip.trunks):
+        key = f"sip.trunks[{i}]"
+        if not trunk.name or trunk.name in names:
+            fail(f"{key}.name", f"must be set and unique, got {trunk.name!r}")
+        names.add(trunk.name)
+        if trunk.registrar and not trunk.registrar.startswith("sip:"):
+            fail(f"{key}.registrar", f"must be a SIP URI such as sip:203.0.113.5, got "
+                 f"{trunk.registrar!r}")
+        if trunk.registrar and not trunk.username:
+            fail(f"{key}.username", "is needed to register")
+        if trunk.expires < 30 or trunk.retry_s <= 0 or trunk.max_retry_s < trunk.retry_s:
+            fail(f"{key}.expires", "must be >= 30 s, with 0 < retry_s <= max_retry_s")
+        for peer in trunk.allowed:
+            try:
+                ipaddress.ip_network(peer.strip(), strict=False)
+            except ValueError:
+                fail(f"{key}.allowed", f"{peer!r} is not an IP address or network (CIDR)")
     for peer in config.sip.allowed_peers:
         try:
             ipaddress.ip_network(peer.strip(), strict=False)

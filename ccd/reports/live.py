@@ -51,6 +51,8 @@ class LiveBoard:
     _day: str = ""
     # Surge mode's alert while it is on (set by ccd/telephony/surge.py), shown with the others.
     surge: wire.Alert | None = None
+    # Trunks that are not registered (ccd/telephony/trunks.py).
+    trunk_alerts: list[wire.Alert] = field(default_factory=list)
 
     @property
     def aggregator(self) -> Aggregator:
@@ -123,6 +125,7 @@ class LiveBoard:
         )
         if self.surge is not None:
             alert_list.insert(0, self.surge)
+        alert_list.extend(self.trunk_alerts)
         return wire.build(
             stats,
             settings=self.settings,

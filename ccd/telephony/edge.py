@@ -16,6 +16,7 @@ from typing import Any
 import trio
 
 from ccd.config import Config
+from ccd.telephony.trunks import trunk_peers
 from hw.edge import EdgeSettings, KamailioEdge
 from hw.kamailio import WorkerAddress
 from hw.sip import SipChannel, SipDriver
@@ -65,7 +66,8 @@ def make_edge(config: Config, driver: SipDriver) -> KamailioEdge:
     settings = EdgeSettings(
         listen=host,
         port=int(port),
-        allowed_peers=config.sip.allowed_peers,
+        allowed_peers=[*config.sip.allowed_peers, *trunk_peers(config)]
+        if config.sip.allowed_peers else [],
         max_new_calls_per_second=config.sip.workers * config.sip.max_new_calls_per_second,
         retry_after_s=config.sip.edge_retry_after_s,
         pike_requests=2 * config.sip.edge_requests_per_source,

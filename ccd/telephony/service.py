@@ -25,6 +25,7 @@ from ccd.ivr.prompts import PromptStore
 from ccd.telephony import surge
 from ccd.telephony.edge import LostCalls, make_edge, uses_edge, worker_layout
 from ccd.telephony.ivr_services import DaemonIvrServices
+from ccd.telephony.trunks import Trunks
 from hw.base import Channel
 from hw.sip import SipChannel, SipDriver, SipRegistration
 from hw.sipworker.channel import LOST_REASON
@@ -60,7 +61,7 @@ def make_driver(config: Config, on_leg_lost: Any = None) -> SipDriver:
         extra_legs=config.sip.legs_reserved_per_call,
         followup_pool=config.sip.followup_legs_per_worker,
         overflow_room=config.sip.overflow_legs_per_worker,
-        registration=SipRegistration(
+        registration=None if uses_edge(config) else SipRegistration(  # edge: ccd/telephony/trunks
             registrar=config.sip.registrar,
             user=config.sip.username,
             password=config.sip.password,
@@ -88,6 +89,8 @@ class Telephony:
         self.engine = self._engine(self.flow)
         # Callers beyond capacity (sip.overflow_legs_per_worker) hear the busy announcement.
         self.overflow_engine = self._engine(load_flow(self.config, self.config.ivr.overflow_flow))
+        self.trunks = Trunks(self.config, daemon) if uses_edge(self.config) else None
+        self._did_engines: dict[str, Engine] = {}  # flow file -> engine, for [[sip.trunks]] dids
         self.calls: dict[str, str] = {}  # leg id → call id, for calls in progress
         self.handled = 0
 
@@ -101,16 +104,31 @@ class Telephony:
             agent_uri=self.config.ivr.agent_uri,
         )
 
+    def _engine_for(self, called: str) -> Engine:
+        """The engine of the flow a trunk's DID names ([[sip.trunks]] dids), else the default."""
+        name = self.trunks.flow_for(called) if self.trunks is not None else ""
+        if not name:
+            return self.engine
+        if name not in self._did_engines:
+            engine = self._engine(load_flow(self.config, name))
+            engine.surge_on = self.engine.surge_on
+            self._did_engines[name] = engine
+        return self._did_engines[name]
+
     def statistics(self) -> dict[str, Any]:
         stats = dict(self.driver.statistics())
         stats["calls_in_progress"] = len(self.calls)
         stats["calls_handled"] = self.handled
         stats["flow"] = str(flow_path(self.config))
         stats["edge"] = self.edge.statistics() if self.edge is not None else {"kind": "none"}
+        stats["trunks"] = self.trunks.statistics() if self.trunks is not None else []
         return stats
 
     async def reload(self, config: Config) -> None:
-        """SIGHUP: a new flow for new calls; a flow with faults is refused and the old one kept."""
+        """SIGHUP: a new flow for new calls; a flow with faults is refused and the old one kept.
+        Trunks take their new settings (a fixed password registers at once)."""
+        if self.trunks is not None:
+            self.trunks.reload(config)
         try:
             flow = load_flow(config)
         except Exception as e:  # a FlowError names file, node and fault
@@ -118,6 +136,7 @@ class Telephony:
             return
         self.flow = flow
         self.engine.replace_flow(flow)
+        self._did_engines.clear()
         log.info("flow reloaded from %s", flow_path(config))
 
     async def _callback(self, caller: str, number: str, queue: str, call_id: str) -> None:
@@ -139,6 +158,8 @@ class Telephony:
             if self.edge is not None and self.lost_calls is not None:
                 await nursery.start(self.edge.run)
                 nursery.start_soon(self.lost_calls.run)
+            if self.trunks is not None:
+                await nursery.start(self.trunks.run)
                 address = f"sip:ccd@{self.config.sip.listen}"
             acd = await nursery.start(start_acd, self.daemon, self.driver)
             if acd is not None:
@@ -172,7 +193,8 @@ class Telephony:
 
         summary = None
         try:
-            engine = self.overflow_engine if info.extra.get("overflow") else self.engine
+            engine = self.overflow_engine if info.extra.get("overflow") else self._engine_for(
+                info.called)
             summary = await engine.run(
                 channel, call_id=call_id, on_event=on_event, lang=self.config.site.language,
                 services=DaemonIvrServices(self.daemon, call_id, self.config.site.language),
