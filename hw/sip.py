@@ -94,7 +94,8 @@ class SipDriver(Driver):
     - `log_level`: worker log level; `log_dir`: worker logs go to log_dir/sipworker-N.log
       (None: inherit stderr).
     - `on_leg_lost`: called with each SipChannel lost with a dead worker; then
-      `on_worker_lost` with the worker's index (before it is restarted).
+      `on_worker_lost` with the worker's index (before it is restarted); `on_worker_ready`
+      with its index each time it is (re)started and ready.
     - `restart_delay`, `max_restart_delay`: back-off between restarts; `heartbeat`: seconds
       between liveness checks (a worker that does not answer one in time is killed).
     - `incoming_backlog`: offered calls waiting for `incoming()`; beyond it callers get 503.
@@ -126,6 +127,7 @@ class SipDriver(Driver):
         log_dir: Path | None = None,
         on_leg_lost: Callable[[SipChannel], None] | None = None,
         on_worker_lost: Callable[[int], None] | None = None,
+        on_worker_ready: Callable[[int], None] | None = None,
         restart_delay: float = 0.5,
         max_restart_delay: float = 10.0,
         heartbeat: float = 5.0,
@@ -153,6 +155,7 @@ class SipDriver(Driver):
         self.log_dir = log_dir
         self.on_leg_lost = on_leg_lost
         self.on_worker_lost = on_worker_lost
+        self.on_worker_ready = on_worker_ready
         self.restart_delay = restart_delay
         self.max_restart_delay = max_restart_delay
         self.heartbeat = heartbeat
@@ -461,6 +464,8 @@ class SipDriver(Driver):
                         ready.uri,
                     )
                     self._notify()
+                    if self.on_worker_ready is not None:
+                        self.on_worker_ready(slot.index)
                     if first:
                         first = False
                         task_status.started()

@@ -97,6 +97,13 @@ class LostCalls:
         port = self.driver.statistics()["workers"][index]["sip_port"]  # type: ignore[index]
         self._put(("worker", f"sip:{EDGE_ADDRESS}:{port}"))
 
+    def worker_ready(self, index: int) -> None:
+        """SipDriver's on_worker_ready (only restarts matter: the first start precedes the
+        edge)."""
+        worker = self.driver.statistics()["workers"][index]  # type: ignore[index]
+        if worker["restarts"]:
+            self._put(("ready", f"sip:{EDGE_ADDRESS}:{worker['sip_port']}"))
+
     def _put(self, item: tuple[str, str]) -> None:
         try:
             self._send.send_nowait(item)
@@ -114,6 +121,8 @@ class LostCalls:
             for kind, uri in batch:
                 if kind == "worker":
                     await self.edge.worker_down(uri)
+                elif kind == "ready":
+                    await self.edge.worker_up(uri)
             calls = [call_id for kind, call_id in batch if kind == "call"]
             if calls:
                 ended = await self.edge.end_dialogs(calls)

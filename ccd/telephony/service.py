@@ -86,6 +86,7 @@ class Telephony:
         self.lost_calls = LostCalls(self.edge, self.driver) if self.edge is not None else None
         if self.lost_calls is not None:
             self.driver.on_worker_lost = self.lost_calls.worker_lost
+            self.driver.on_worker_ready = self.lost_calls.worker_ready
         self.engine = self._engine(self.flow)
         # Callers beyond capacity (sip.overflow_legs_per_worker) hear the busy announcement.
         self.overflow_engine = self._engine(load_flow(self.config, self.config.ivr.overflow_flow))
