@@ -9,7 +9,7 @@ SITE   ?= demo-site
 # Debian packages the daemon, its tests and benchmarks use; installed when run as root.
 DEBS   := espeak-ng sox sip-tester tmux kamailio systemd
 
-.PHONY: demo test deps venv lint bench bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent clean
+.PHONY: demo test deps venv lint bench bench-api bench-acd bench-history bench-sip bench-surge bench-wallboard bench-agent clean
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -61,6 +61,11 @@ bench-history: venv
 SIP_ARGS ?= --workers 1
 bench-sip: deps venv
 	$(BIN)/python bench/sip/ramp.py $(SIP_ARGS)
+
+# Callers against the full `ccd run` (edge, workers, demo IVR): RTP gaps, CPU, RSS, idle cost.
+SURGE_ARGS ?= --levels 60,120,240,480,540 --overload
+bench-surge: deps venv
+	$(BIN)/python bench/sip/surge.py $(SURGE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SITE) var .pytest_cache .mypy_cache .ruff_cache
