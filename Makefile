@@ -9,7 +9,7 @@ SITE   ?= demo-site
 # Debian packages the daemon, its tests and benchmarks use; installed when run as root.
 DEBS   := espeak-ng sox sip-tester tmux kamailio systemd
 
-.PHONY: demo test deps venv lock lint bench bench-api bench-acd bench-history bench-sip bench-wallboard bench-agent bench-db bench-modem clean
+.PHONY: demo test deps venv lock lint bench bench-api bench-acd bench-history bench-sip bench-surge bench-wallboard bench-agent bench-db bench-modem clean
 
 deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -84,6 +84,11 @@ bench-sip: deps venv
 MODEM_ARGS ?= --lines 4 --seconds 120
 bench-modem: venv
 	$(BIN)/python bench/modem/bench_lines.py $(MODEM_ARGS)
+
+# Callers against the full `ccd run` (edge, workers, demo IVR): RTP gaps, CPU, RSS, idle cost.
+SURGE_ARGS ?= --levels 60,120,240,480,540 --overload
+bench-surge: deps venv
+	$(BIN)/python bench/sip/surge.py $(SURGE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(VENV)-lock $(SITE) var .pytest_cache .mypy_cache .ruff_cache

@@ -43,8 +43,19 @@ def kamailio(
         raise fail(f"the workers listen on {worker_host}:{ports[0]}..{ports[-1]}; move them "
                    f"(e.g. --set sip.listen={worker_host}:{int(port) + 10}) or Kamailio "
                    "cannot have the public port")
-    workers = [WorkerAddress(worker_host, p, config.sip.max_calls_per_worker) for p in ports]
-    cfg = write(KamailioConfig(workers, listen=host, port=int(port)), output)
-    typer.echo(f"wrote {cfg} and {cfg.parent / 'dispatcher.list'} ({len(workers)} workers)")
+    from hw.sipworker.admission import derive_caps
+
+    sip = config.sip
+    legs = derive_caps(sip.max_calls_per_worker, sip.max_new_calls_per_second).max_calls
+    callers = max(1, (legs - sip.followup_legs_per_worker) // (1 + sip.legs_reserved_per_call))
+    load = callers + sip.overflow_legs_per_worker  # as `ccd run` gives its own edge
+    workers = [WorkerAddress(worker_host, p, load) for p in ports]
+    from ccd.telephony.trunks import trunk_peers
+
+    peers = [*config.sip.allowed_peers, *trunk_peers(config)] if config.sip.allowed_peers else []
+    cfg = write(KamailioConfig(workers, listen=host, port=int(port), allowed_peers=peers,
+                               retry_after_s=config.sip.edge_retry_after_s), output)
+    typer.echo(f"wrote {cfg}, dispatcher.list, address.list and sdp.regex in {cfg.parent} "
+               f"({len(workers)} workers)")
     typer.echo(f"try it:  kamailio -DD -E -f {cfg}")
     typer.echo("install:  copy both files to /etc/kamailio/ and `systemctl restart kamailio`")

@@ -9,6 +9,7 @@ be moved as a whole.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,6 +27,8 @@ from ccd.acd import settings as acd_settings
 from ccd.acd.settings import AcdSettings
 from ccd.console_settings import ConsoleSettings
 from ccd.errors import ConfigError
+from ccd.ivr import surge as surge_settings
+from ccd.ivr.surge import SurgeSettings
 from ccd.reports import settings as wallboard_settings
 from ccd.reports.settings import WallboardSettings
 from ccd.workorders import settings as workorder_settings
@@ -82,6 +85,22 @@ class ApiConfig(Base):
     login_backoff_max_s: float = 300.0
 
 
+class TrunkConfig(Base):
+    """One provider trunk ([[sip.trunks]]): where to REGISTER and with what, which addresses
+    its calls come from, and which dialled numbers (DIDs) go to which flow."""
+
+    name: str
+    registrar: str = ""  # empty: no registration (an IP trunk that sends calls anyway)
+    username: str = ""
+    password: str = ""
+    realm: str = ""
+    expires: int = 300
+    retry_s: float = 30.0
+    max_retry_s: float = 600.0
+    allowed: list[str] = msgspec.field(default_factory=list)
+    dids: dict[str, str] = msgspec.field(default_factory=dict)
+
+
 class SipConfig(Base):
     enabled: bool = True
     listen: str = "127.0.0.1:5060"
@@ -95,6 +114,7 @@ class SipConfig(Base):
     max_new_calls_per_second: int = 8
     legs_reserved_per_call: int = 0
     followup_legs_per_worker: int = 4
+    overflow_legs_per_worker: int = 2
     allowed_peers: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1"])
     public_address: str = ""
     registrar: str = ""
@@ -102,11 +122,14 @@ class SipConfig(Base):
     password: str = ""
     realm: str = "*"
     register_expires_s: int = 300
+    trunks: list[TrunkConfig] = msgspec.field(default_factory=list)
 
 
 class IvrConfig(Base):
     flow: str = "utility.toml"
+    overflow_flow: str = "overflow.toml"
     agent_uri: str = ""
+    surge: SurgeSettings = msgspec.field(default_factory=SurgeSettings)
 
 
 class Config(Base):
@@ -212,6 +235,24 @@ def _validate(config: Config, file: str) -> None:
             f"{config.sip.max_new_calls_per_second} at most {budget} calls fit one worker's "
             "64 media sockets",
         )
+    names: set[str] = set()
+    for i, trunk in enumerate(config.sip.trunks):
+        key = f"sip.trunks[{i}]"
+        if not trunk.name or trunk.name in names:
+            fail(f"{key}.name", f"must be set and unique, got {trunk.name!r}")
+        names.add(trunk.name)
+        if trunk.registrar and not trunk.registrar.startswith("sip:"):
+            fail(f"{key}.registrar", f"must be a SIP URI such as sip:203.0.113.5, got "
+                 f"{trunk.registrar!r}")
+        if trunk.registrar and not trunk.username:
+            fail(f"{key}.username", "is needed to register")
+        if trunk.expires < 30 or trunk.retry_s <= 0 or trunk.max_retry_s < trunk.retry_s:
+            fail(f"{key}.expires", "must be >= 30 s, with 0 < retry_s <= max_retry_s")
+        for peer in trunk.allowed:
+            try:
+                ipaddress.ip_network(peer.strip(), strict=False)
+            except ValueError:
+                fail(f"{key}.allowed", f"{peer!r} is not an IP address or network (CIDR)")
     if config.sip.edge == "kamailio" and host in ("0.0.0.0", "::") and not (
             config.sip.public_address):
         fail("sip.public_address", "is needed when the edge listens on every interface "
@@ -225,9 +266,14 @@ def _validate(config: Config, file: str) -> None:
     if config.sip.registrar and not config.sip.username:
         fail("sip.username", "is needed to register with sip.registrar")
     config_addresses.check(config, file)
+    bad = surge_settings.check(config.ivr.surge)
+    if bad is not None:
+        fail(f"ivr.surge.{bad[0]}", bad[1])
     pool = config.sip.followup_legs_per_worker
     if not 0 <= pool <= config.sip.max_calls_per_worker - 2:
         fail("sip.followup_legs_per_worker", "must be between 0 and max_calls_per_worker - 2")
+    if not 0 <= config.sip.overflow_legs_per_worker <= pool:
+        fail("sip.overflow_legs_per_worker", "must be between 0 and followup_legs_per_worker")
     if config.sip.rtp_ports_per_worker < 4 * config.sip.max_calls_per_worker:
         fail("sip.rtp_ports_per_worker", "must be at least 4 per call (RTP and RTCP, and reuse)")
     for key in ("max_connections", "max_line_bytes", "burst", "max_connections_per_uid",

@@ -324,6 +324,13 @@ class KamailioEdge:
         except EdgeFault as exc:
             log.warning("edge: cannot mark %s down: %s", uri, exc)
 
+    async def worker_up(self, uri: str) -> None:
+        """The worker at `uri` was restarted: send it calls again without waiting for a probe."""
+        try:
+            await self.rpc("dispatcher.set_state", "a", 1, uri)
+        except EdgeFault as exc:
+            log.warning("edge: cannot mark %s up: %s", uri, exc)
+
     async def active_dialogs(self) -> int:
         result = await self.rpc("dlg.stats_active")
         return int(result.get("all", 0)) if isinstance(result, dict) else 0

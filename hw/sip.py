@@ -84,7 +84,9 @@ class SipDriver(Driver):
     - `max_calls`, `max_cps`: per-worker caps on legs and new legs a second (clamped to the
       socket-pool rule maxCalls <= (64 - cps) / 2 and the build's own cap).
     - `extra_legs`: legs kept free for each inbound call's follow-ups (agent, team lead);
-      `followup_pool`: legs kept free per worker for them instead (see admission.py).
+      `followup_pool`: legs kept free per worker for them instead (see admission.py);
+      `overflow_room`: of those, legs that take callers beyond capacity for a busy
+      announcement (their LegInfo.extra has 'overflow').
     - `allowed_peers`: IPs / CIDRs allowed to call in (empty: anyone); others get 403.
     - `registration`: a provider account to REGISTER (SipRegistration) or None.
     - `mode`: 'server' (the daemon) or 'phone' (scripted softphone; no peer filter);
@@ -92,7 +94,8 @@ class SipDriver(Driver):
     - `log_level`: worker log level; `log_dir`: worker logs go to log_dir/sipworker-N.log
       (None: inherit stderr).
     - `on_leg_lost`: called with each SipChannel lost with a dead worker; then
-      `on_worker_lost` with the worker's index (before it is restarted).
+      `on_worker_lost` with the worker's index (before it is restarted); `on_worker_ready`
+      with its index each time it is (re)started and ready.
     - `restart_delay`, `max_restart_delay`: back-off between restarts; `heartbeat`: seconds
       between liveness checks (a worker that does not answer one in time is killed).
     - `incoming_backlog`: offered calls waiting for `incoming()`; beyond it callers get 503.
@@ -114,6 +117,7 @@ class SipDriver(Driver):
         max_cps: float = 8.0,
         extra_legs: int = 2,
         followup_pool: int = 0,
+        overflow_room: int = 0,
         allowed_peers: Sequence[str] = (),
         registration: SipRegistration | None = None,
         mode: str = "server",
@@ -123,6 +127,7 @@ class SipDriver(Driver):
         log_dir: Path | None = None,
         on_leg_lost: Callable[[SipChannel], None] | None = None,
         on_worker_lost: Callable[[int], None] | None = None,
+        on_worker_ready: Callable[[int], None] | None = None,
         restart_delay: float = 0.5,
         max_restart_delay: float = 10.0,
         heartbeat: float = 5.0,
@@ -140,6 +145,7 @@ class SipDriver(Driver):
         self.max_cps = max_cps
         self.extra_legs = extra_legs
         self.followup_pool = followup_pool
+        self.overflow_room = overflow_room
         self.allowed_peers = list(allowed_peers)
         self.registration = registration
         self.mode = mode
@@ -149,6 +155,7 @@ class SipDriver(Driver):
         self.log_dir = log_dir
         self.on_leg_lost = on_leg_lost
         self.on_worker_lost = on_worker_lost
+        self.on_worker_ready = on_worker_ready
         self.restart_delay = restart_delay
         self.max_restart_delay = max_restart_delay
         self.heartbeat = heartbeat
@@ -424,6 +431,7 @@ class SipDriver(Driver):
             max_cps=self.max_cps,
             extra_legs=self.extra_legs,
             followup_pool=self.followup_pool,
+            overflow_room=self.overflow_room,
             allowed_peers=self.allowed_peers,
             auto_answer=self.auto_answer,
             user=self.user,
@@ -456,6 +464,8 @@ class SipDriver(Driver):
                         ready.uri,
                     )
                     self._notify()
+                    if self.on_worker_ready is not None:
+                        self.on_worker_ready(slot.index)
                     if first:
                         first = False
                         task_status.started()
@@ -548,6 +558,7 @@ class SipDriver(Driver):
                     "called_uri": event.called_uri,
                     "call_id": event.call_id,
                     "worker": str(slot.index),
+                    **({"overflow": "1"} if event.overflow else {}),
                 },
             )
             channel = SipChannel(link, event.leg, info, slot.index)

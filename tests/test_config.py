@@ -128,12 +128,18 @@ def test_registration_settings_are_checked(tmp_path):
         config.load(write(tmp_path, '[sip]\nregistrar = "provider.example"\nusername = "u"\n'))
     with pytest.raises(ConfigError, match=r"'sip.username' is needed"):
         config.load(write(tmp_path, '[sip]\nregistrar = "sip:provider.example"\n'))
-    cfg = config.load(write(tmp_path, '[sip]\nregistrar = "sip:p.example"\nusername = "8675"\n'))
+    cfg = config.load(write(tmp_path, '[sip]\nregistrar = "sip:p.example"\nusername = "8675"\n'
+                                      'edge = "none"\n'))
     from ccd.telephony.service import make_driver
+    from ccd.telephony.trunks import trunk_list
 
-    driver = make_driver(cfg)
+    driver = make_driver(cfg)  # without the edge the worker registers itself
     assert driver.registration is not None
     assert (driver.registration.registrar, driver.registration.user) == ("sip:p.example", "8675")
+    cfg = config.load(write(tmp_path, '[sip]\nregistrar = "sip:p.example"\nusername = "8675"\n'))
+    assert make_driver(cfg).registration is None  # with the edge it is trunk "default"
+    assert [(t.name, t.registrar, t.username) for t in trunk_list(cfg)] == [
+        ("default", "sip:p.example", "8675")]
 
 
 def test_no_config_file_is_said_plainly_by_every_command(tmp_path, monkeypatch):

@@ -83,16 +83,28 @@ def status(rt: AcdRuntime) -> dict[str, Any]:
     }
 
 
+UNSTAFFED_WAIT_S = 3600.0
+"""queue_status's expected_wait_s when no agent is staffed: unknown, reported as an hour so that
+a flow comparing it takes its long-wait branch (expected_wait_known says it is a stand-in)."""
+
+
 def queue_status(rt: AcdRuntime, queue: str) -> dict[str, Any] | None:
-    """One queue's load for the IVR's `queue_load` branch (None: no such queue)."""
+    """One queue's load for the IVR's `queue_load` branch and `lookup queue_status` (None: no
+    such queue). expected_wait_s is always a number: 0 when an agent is free and nobody waits,
+    UNSTAFFED_WAIT_S when no agent is staffed."""
     if queue not in rt.acd.queue_names():
         return None
     q = next(q for q in rt.acd.statistics(trio.current_time()).queues if q.queue == queue)
+    expected = q.expected_wait_s
+    known = expected is not None or q.agents_staffed > 0
+    if expected is None:
+        expected = 0.0 if q.agents_staffed else UNSTAFFED_WAIT_S
     return {
         "waiting": q.waiting,
         "agents_ready": q.agents_ready,
         "agents_staffed": q.agents_staffed,
-        "expected_wait_s": _num(q.expected_wait_s),
+        "expected_wait_s": round(expected, 3),
+        "expected_wait_known": known,
         "longest_wait_s": _num(q.longest_wait_s),
     }
 

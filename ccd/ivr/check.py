@@ -317,3 +317,28 @@ def needed_prompts(flow: Flow, catalogue: Catalogue) -> dict[str, set[str]]:
                 names |= say.required_prompts(lang)
         needed[lang] = {name for name in names if catalogue.has(name, lang)}
     return needed
+
+
+def warnings(flow: Flow) -> list[str]:
+    """Things that run but may not do what the author meant (printed by `ccd flows validate`).
+
+    A queue's expected wait is unknown while no agent is staffed: `lookup queue_status` then
+    gives expected_wait_s = 3600 (an hour, so "is the wait long?" says yes) and
+    expected_wait_known = false. A flow that branches on $X.expected_wait_s without ever testing
+    $X.agents_staffed or $X.expected_wait_known is warned about that case."""
+    out: list[str] = []
+    tested: set[str] = set()
+    for node in flow.nodes.values():
+        for case in getattr(node, "cases", ()):
+            if case.when == "var":
+                tested.add(str(case.var).lstrip("$").rstrip("?"))
+    for name, node in flow.nodes.items():
+        if isinstance(node, n.Lookup) and node.source == "queue_status":
+            into = node.into
+            if f"{into}.expected_wait_s" in tested and not (
+                    {f"{into}.agents_staffed", f"{into}.expected_wait_known"} & tested):
+                out.append(
+                    f"{flow.file}: node {name!r}: ${into}.expected_wait_s is 3600 (a stand-in) "
+                    f"when no agent is staffed; test ${into}.agents_staffed or "
+                    f"${into}.expected_wait_known first to tell that case apart")
+    return out

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from ccd.ivr.catalogue import CatalogueError, load_catalogue
+from ccd.ivr.check import warnings as flow_warnings
 from ccd.ivr.flow import load_flow
 from ccd.ivr.prompts import build_prompts
 from ccd.ivr.synth import SynthesisError, ToolMissing
@@ -76,6 +77,8 @@ def validate(
             continue
         typer.echo(f"{file}: ok ({flow.name}: {len(flow.nodes)} nodes, "
                    f"languages {', '.join(flow.languages)})")
+        for warning in flow_warnings(flow):
+            typer.echo(f"warning: {warning}", err=True)
     if bad:
         typer.echo(f"{bad} of {len(files)} flow file(s) refused; fix the faults above.", err=True)
         raise typer.Exit(code=1)

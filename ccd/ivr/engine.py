@@ -118,6 +118,9 @@ class Engine:
         self.driver = driver
         self.recordings_dir = Path(recordings_dir)
         self.agent_uri = agent_uri
+        # Whether the hotline is in surge mode now ($surge and the `surge` branch test; the
+        # daemon plugs in ccd/telephony/surge.py). A call keeps the face it started with.
+        self.surge_on: Callable[[], bool] = lambda: False
         self.clock = clock
         self.yao = yao
 
@@ -148,7 +151,7 @@ class _Call:
         self.channel = channel
         self.call_id = call_id
         self.on_event = on_event
-        variables: dict[str, Any] = {"agent_uri": engine.agent_uri}
+        variables: dict[str, Any] = {"agent_uri": engine.agent_uri, "surge": engine.surge_on()}
         self.walker = w.Walker(flow, caller=channel.caller, called=channel.called,
                                call_id=call_id, variables=variables, yao=engine.yao)
         self.recordings = 0

@@ -23,7 +23,7 @@ Scalar = str | int | float | bool
 SAY_KINDS = ("number", "count", "amount", "digits", "date", "time", "datetime", "month", "text",
              "prompt")
 CASE_TESTS = ("business_hours", "holiday", "vip", "blocked", "restricted", "outage", "queue_load",
-              "var")
+              "surge", "var")
 CASE_OPS = ("set", "unset", "==", "!=", "<", "<=", ">", ">=")
 HANGUP_CAUSES = {"normal": 200, "busy": 486, "forbidden": 403, "unavailable": 503,
                  "declined": 603}
@@ -159,6 +159,7 @@ class Case(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True
 
     var/op/value: for `when = "var"` ($variable, comparison, literal or $variable);
     queue/waiting: for `queue_load` (true when at least `waiting` callers wait);
+    `surge`: true while the hotline is in surge mode ([ivr.surge], ccd/ivr/surge.py);
     into: for `outage`, the variable that receives the outage found.
     """
 
@@ -400,7 +401,7 @@ class Header(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 # next_open: when the flow's calendar next opens (after now), for "our agents are back at …".
 BUILTINS = frozenset({"caller", "called", "call_id", "lang", "agent_uri", "vip", "priority",
-                      "next_open"})
+                      "next_open", "surge"})
 SETTABLE_BUILTINS = frozenset({"lang", "vip", "priority"})
 VAR_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _REF = re.compile(r"^\$([a-z_][a-z0-9_]*)(?:\.([a-z_][a-z0-9_]*))?(\?)?$")

@@ -51,8 +51,10 @@ SOURCES: dict[str, Source] = {
                    "work_order_status node reads (new, dispatched, accepted, ...)"),
         Source("caller_flags", ("phone",), ("vip", "blocked", "restricted", "customer_id"),
                doc="whether a calling number is a VIP or on the blocked list (always found)"),
-        Source("queue_status", ("queue",), ("waiting", "agents_ready", "expected_wait_s"),
-               doc="live numbers of an ACD queue"),
+        Source("queue_status", ("queue",), ("waiting", "agents_ready", "agents_staffed",
+                                            "expected_wait_s", "expected_wait_known"),
+               doc="live numbers of an ACD queue; with no agent staffed expected_wait_s is "
+                   "an hour (3600) and expected_wait_known false"),
     )
 }
 

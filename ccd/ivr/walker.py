@@ -111,7 +111,8 @@ class Walker:
         self.flow = flow
         self.vars: dict[str, Any] = {
             "caller": caller, "called": called, "call_id": call_id, "agent_uri": "",
-            "lang": flow.languages[0], "vip": False, "priority": 0, **(variables or {}),
+            "lang": flow.languages[0], "vip": False, "priority": 0, "surge": False,
+            **(variables or {}),
         }
         self.yao = yao
         self.path: list[str] = []
@@ -360,6 +361,8 @@ class Walker:
                 return False
             self.vars[case.into or "outage"] = outage
             return True
+        if case.when == "surge":  # decided once, when the call came in (see Engine)
+            return bool(self.vars.get("surge"))
         if case.when == "queue_load":
             status, _ = yield from self._lookup("queue_status", {"queue": case.queue})
             return bool(status) and int(status.get("waiting") or 0) >= case.waiting

@@ -65,7 +65,8 @@ class AgentRow(msgspec.Struct):
 
 
 class Alert(msgspec.Struct):
-    """kind: service_level | long_wait | help | work_order_overdue | work_order_escalated.
+    """kind: service_level | long_wait | help | work_order_overdue | work_order_escalated |
+    surge (the IVR is in surge mode; value: waiting callers per staffed agent, since: when).
     subject: the queue, agent or '' (all); value: the number behind it; ref: a help request id."""
 
     kind: str

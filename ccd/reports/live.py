@@ -49,6 +49,10 @@ class LiveBoard:
     _work_orders: source.WorkOrderAlerts = field(default_factory=source.WorkOrderAlerts)
     _work_orders_at: float = float("-inf")
     _day: str = ""
+    # Surge mode's alert while it is on (set by ccd/telephony/surge.py), shown with the others.
+    surge: wire.Alert | None = None
+    # Trunks that are not registered (ccd/telephony/trunks.py).
+    trunk_alerts: list[wire.Alert] = field(default_factory=list)
 
     @property
     def aggregator(self) -> Aggregator:
@@ -119,6 +123,9 @@ class LiveBoard:
             work_orders=self._work_orders,
             names=self._names,
         )
+        if self.surge is not None:
+            alert_list.insert(0, self.surge)
+        alert_list.extend(self.trunk_alerts)
         return wire.build(
             stats,
             settings=self.settings,

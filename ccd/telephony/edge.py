@@ -16,6 +16,7 @@ from typing import Any
 import trio
 
 from ccd.config import Config
+from ccd.telephony.trunks import trunk_peers
 from hw.edge import EdgeSettings, KamailioEdge
 from hw.kamailio import WorkerAddress
 from hw.sip import SipChannel, SipDriver
@@ -48,19 +49,25 @@ def callers_per_worker(driver: SipDriver) -> int:
     return max(1, (legs - driver.followup_pool) // (1 + driver.extra_legs))
 
 
+def edge_load_per_worker(driver: SipDriver) -> int:
+    """The dispatcher's maxload: the callers plus the overflow announcements a worker takes."""
+    return callers_per_worker(driver) + driver.overflow_room
+
+
 def make_edge(config: Config, driver: SipDriver) -> KamailioEdge:
     host, _, port = config.sip.listen.rpartition(":")
 
     def workers() -> list[WorkerAddress]:
         stats = driver.statistics()["workers"]
         assert isinstance(stats, list)
-        return [WorkerAddress(EDGE_ADDRESS, int(w["sip_port"]), callers_per_worker(driver))
+        return [WorkerAddress(EDGE_ADDRESS, int(w["sip_port"]), edge_load_per_worker(driver))
                 for w in stats]
 
     settings = EdgeSettings(
         listen=host,
         port=int(port),
-        allowed_peers=config.sip.allowed_peers,
+        allowed_peers=[*config.sip.allowed_peers, *trunk_peers(config)]
+        if config.sip.allowed_peers else [],
         max_new_calls_per_second=config.sip.workers * config.sip.max_new_calls_per_second,
         retry_after_s=config.sip.edge_retry_after_s,
         pike_requests=2 * config.sip.edge_requests_per_source,
@@ -90,6 +97,13 @@ class LostCalls:
         port = self.driver.statistics()["workers"][index]["sip_port"]  # type: ignore[index]
         self._put(("worker", f"sip:{EDGE_ADDRESS}:{port}"))
 
+    def worker_ready(self, index: int) -> None:
+        """SipDriver's on_worker_ready (only restarts matter: the first start precedes the
+        edge)."""
+        worker = self.driver.statistics()["workers"][index]  # type: ignore[index]
+        if worker["restarts"]:
+            self._put(("ready", f"sip:{EDGE_ADDRESS}:{worker['sip_port']}"))
+
     def _put(self, item: tuple[str, str]) -> None:
         try:
             self._send.send_nowait(item)
@@ -107,6 +121,8 @@ class LostCalls:
             for kind, uri in batch:
                 if kind == "worker":
                     await self.edge.worker_down(uri)
+                elif kind == "ready":
+                    await self.edge.worker_up(uri)
             calls = [call_id for kind, call_id in batch if kind == "call"]
             if calls:
                 ended = await self.edge.end_dialogs(calls)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ccd.acd.views import UNSTAFFED_WAIT_S
 from ccd.ivr.engine import BaseServices
 from ccd.ivr.synth import wav_seconds
 from ccd.timefmt import iso
@@ -161,7 +162,8 @@ class DaemonIvrServices(BaseServices):
     def _queue_status(self, queue: str, lang: str = "") -> dict[str, Any] | None:
         acd = getattr(self.daemon, "acd", None)
         if acd is None or not hasattr(acd, "queue_status"):
-            return {"waiting": 0, "agents_ready": 0, "expected_wait_s": 0}
+            return {"waiting": 0, "agents_ready": 0, "agents_staffed": 0,
+                    "expected_wait_s": UNSTAFFED_WAIT_S, "expected_wait_known": False}
         return acd.queue_status(queue)
 
     # --- actions ---------------------------------------------------------------------------

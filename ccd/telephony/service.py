@@ -19,15 +19,17 @@ from typing import Any
 import trio
 
 from ccd.acd.runtime import start_acd
-from ccd.calls import ANSWERED, FAILED, CallLog, new_call_id
+from ccd.calls import ANSWERED, BUSY, FAILED, CallLog, new_call_id
 from ccd.config import Config
 from ccd.ivr.catalogue import load_catalogue
 from ccd.ivr.engine import BaseServices, Engine
 from ccd.ivr.flow import validate_flow
 from ccd.ivr.prompts import PromptsMissing, PromptStore
+from ccd.telephony import surge
 from ccd.telephony.edge import LostCalls, make_edge, uses_edge, worker_layout
 from ccd.telephony.ivr_services import DaemonIvrServices, caller_identity, caller_language
 from ccd.telephony.prompts import prepare_prompts
+from ccd.telephony.trunks import Trunks
 from hw.base import Channel, Driver, HangupCause
 from hw.dialogic.driver import DialogicDriver
 from hw.drivers import DriverSet
@@ -44,17 +46,18 @@ log = logging.getLogger("ccd.telephony")
 SHIPPED_FLOWS = Path(__file__).resolve().parent.parent / "ivr" / "flows"
 
 # What the walker's disposition becomes in the CDR-style `calls.disposition`.
-DISPOSITIONS = {"failed": FAILED}
+DISPOSITIONS = {"failed": FAILED, "busy": BUSY}
 
 
-def flow_path(config: Config) -> Path:
+def flow_path(config: Config, name: str = "") -> Path:
     """The configured flow file; the shipped copy when the site has none of that name."""
-    site = config.path(config.paths.flows) / config.ivr.flow
-    return site if site.exists() else SHIPPED_FLOWS / config.ivr.flow
+    name = name or config.ivr.flow
+    site = config.path(config.paths.flows) / name
+    return site if site.exists() else SHIPPED_FLOWS / name
 
 
-def load_flow(config: Config):  # -> Flow
-    return validate_flow(flow_path(config), load_catalogue())
+def load_flow(config: Config, name: str = ""):  # -> Flow
+    return validate_flow(flow_path(config, name), load_catalogue())
 
 
 def make_driver(config: Config, on_leg_lost: Any = None) -> SipDriver:
@@ -68,7 +71,8 @@ def make_driver(config: Config, on_leg_lost: Any = None) -> SipDriver:
         max_cps=config.sip.max_new_calls_per_second,
         extra_legs=config.sip.legs_reserved_per_call,
         followup_pool=config.sip.followup_legs_per_worker,
-        registration=SipRegistration(
+        overflow_room=config.sip.overflow_legs_per_worker,
+        registration=None if uses_edge(config) else SipRegistration(  # edge: ccd/telephony/trunks
             registrar=config.sip.registrar,
             user=config.sip.username,
             password=config.sip.password,
@@ -107,21 +111,40 @@ class Telephony:
             if self.edge is not None:
                 self.lost_calls = LostCalls(self.edge, self.driver)
                 self.driver.on_worker_lost = self.lost_calls.worker_lost
+                self.driver.on_worker_ready = self.lost_calls.worker_ready
         if self.config.modem:
             drivers["modem"] = ModemDriver("modem", self.config.modem)
         if self.config.dialogic:
             drivers["dialogic"] = DialogicDriver("dialogic", self.config.dialogic)
         self.drivers = DriverSet(drivers)
-        self.engine = Engine(
-            self.flow,
+        self.engine = self._engine(self.flow)
+        # Callers beyond capacity (sip.overflow_legs_per_worker) hear the busy announcement.
+        self.overflow_engine = self._engine(load_flow(self.config, self.config.ivr.overflow_flow))
+        self.trunks = Trunks(self.config, daemon) if self.edge is not None else None
+        self._did_engines: dict[str, Engine] = {}  # flow file -> engine, for [[sip.trunks]] dids
+        self.calls: dict[str, str] = {}  # leg id → call id, for calls in progress
+        self.handled = 0
+
+    def _engine(self, flow: Any) -> Engine:
+        return Engine(
+            flow,
             PromptStore(self.config.path(self.config.paths.prompts)),
             BaseServices(),  # every call runs with its own DaemonIvrServices (its call id)
             recordings_dir=self.config.path(self.config.paths.recordings),
             driver=self.drivers,
             agent_uri=self.config.ivr.agent_uri,
         )
-        self.calls: dict[str, str] = {}  # leg id → call id, for calls in progress
-        self.handled = 0
+
+    def _engine_for(self, called: str) -> Engine:
+        """The engine of the flow a trunk's DID names ([[sip.trunks]] dids), else the default."""
+        name = self.trunks.flow_for(called) if self.trunks is not None else ""
+        if not name:
+            return self.engine
+        if name not in self._did_engines:
+            engine = self._engine(load_flow(self.config, name))
+            engine.surge_on = self.engine.surge_on
+            self._did_engines[name] = engine
+        return self._did_engines[name]
 
     def statistics(self) -> dict[str, Any]:
         stats = dict(self.driver.statistics()) if self.driver is not None else {}
@@ -129,10 +152,14 @@ class Telephony:
         stats["calls_handled"] = self.handled
         stats["flow"] = str(flow_path(self.config))
         stats["edge"] = self.edge.statistics() if self.edge is not None else {"kind": "none"}
+        stats["trunks"] = self.trunks.statistics() if self.trunks is not None else []
         return stats
 
     async def reload(self, config: Config) -> None:
-        """SIGHUP: a new flow for new calls; a flow with faults is refused and the old one kept."""
+        """SIGHUP: a new flow for new calls; a flow with faults is refused and the old one kept.
+        Trunks take their new settings (a fixed password registers at once)."""
+        if self.trunks is not None:
+            self.trunks.reload(config)
         try:
             flow = load_flow(config)
         except Exception as e:  # a FlowError names file, node and fault
@@ -145,6 +172,7 @@ class Telephony:
             return
         self.flow = flow
         self.engine.replace_flow(flow)
+        self._did_engines.clear()
         log.info("flow reloaded from %s", flow_path(config))
 
     async def _callback(self, caller: str, number: str, queue: str, call_id: str) -> None:
@@ -169,7 +197,9 @@ class Telephony:
         return {"lines": lines, "up": sum(1 for ln in lines if ln["state"] != "down")}
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        await _prepare_prompts(self.config, self.flow)  # PromptsMissing: no calls taken at all
+        # PromptsMissing: no calls taken at all, rather than every call failing.
+        await _prepare_prompts(self.config, self.flow)
+        await _prepare_prompts(self.config, self.overflow_engine.flow)
         try:
             await self._serve(task_status)
         finally:
@@ -183,9 +213,14 @@ class Telephony:
             if self.edge is not None and self.lost_calls is not None:
                 await nursery.start(self.edge.run)
                 nursery.start_soon(self.lost_calls.run)
+            if self.trunks is not None:
+                await nursery.start(self.trunks.run)
             acd = await nursery.start(start_acd, self.daemon, self.drivers)
             if acd is not None:
                 acd.callback_handler = self._callback
+            surge_mode = surge.attach(self.daemon, acd, self.config.ivr.surge)
+            await nursery.start(surge_mode.run)
+            self.engine.surge_on = lambda: surge_mode.on
             self.daemon.status_sources["sip"] = self.statistics
             if {"modem", "dialogic"} & set(self.drivers.drivers):
                 self.daemon.status_sources["lines"] = self.line_statistics
@@ -238,9 +273,11 @@ class Telephony:
 
         summary = None
         try:
-            summary = await self.engine.run(
+            engine = self.overflow_engine if info.extra.get("overflow") else self._engine_for(
+                info.called)
+            summary = await engine.run(
                 channel, call_id=call_id, on_event=on_event,
-                lang=caller_language(self.daemon.db, info.caller, self.engine.flow.languages,
+                lang=caller_language(self.daemon.db, info.caller, engine.flow.languages,
                                      self.config.site.language),
                 services=DaemonIvrServices(self.daemon, call_id, self.config.site.language),
             )

@@ -33,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> WorkerOptions:
     ap.add_argument("--extra-legs", type=int, default=2, help="legs kept per inbound call")
     ap.add_argument("--followup-pool", type=int, default=0,
                     help="legs kept free per worker for agent and team-lead legs")
+    ap.add_argument("--overflow-room", type=int, default=0,
+                    help="pool legs that may take callers for the busy announcement")
     ap.add_argument("--allow", action="append", default=[], help="allowed peer IP or CIDR")
     ap.add_argument("--auto-answer", action="store_true", help="answer every call at once")
     ap.add_argument("--user", default="ccd", help="user part of this worker's own URI")
@@ -58,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> WorkerOptions:
         max_cps=a.max_cps,
         extra_legs=a.extra_legs,
         followup_pool=a.followup_pool,
+        overflow_room=a.overflow_room,
         allowed_peers=a.allow,
         auto_answer=a.auto_answer,
         user=a.user,

@@ -14,6 +14,10 @@ in the IVR never need a second leg, only those who reach an agent do, so the poo
 hold max_calls - pool callers instead of max_calls / 3; each agent conversation in the worker
 then admits one caller fewer until it ends.
 
+`overflow_room` of the pool's legs may take callers beyond that as *overflow* calls: they are
+admitted (`overflowing(leg)` is true) only to hear a short busy announcement and be hung up,
+so that at capacity a caller hears why instead of a bare 503.
+
 An outbound leg placed `near` an inbound call uses that call's reservation; any other outbound leg
 must leave every reservation intact. Every new leg (admitted or not) counts against the rate,
 because pjsua2 creates the media sockets before the application sees the call.
@@ -130,11 +134,14 @@ class Admission:
         extra_legs: int = 2,
         allowed_peers: Iterable[str] = (),
         followup_pool: int = 0,
+        overflow_room: int = 0,
     ) -> None:
         self.max_calls = max_calls
         self.max_cps = max_cps
         self.extra_legs = extra_legs
         self.followup_pool = followup_pool
+        self.overflow_room = min(overflow_room, followup_pool)
+        self._overflow: set[int] = set()
         self.peers = PeerFilter(allowed_peers)
         self._arrivals: deque[float] = deque()
         self._legs: set[int] = set()
@@ -177,7 +184,10 @@ class Admission:
         elif over_rate:
             refusal = Refusal(503, "over-rate")
         elif not self.room_for_inbound():
-            refusal = Refusal(503, "over-capacity")
+            if self._room_for_overflow():
+                self._overflow.add(leg)
+            else:
+                refusal = Refusal(503, "over-capacity")
         if refusal is not None:
             self.refused += 1
             return refusal
@@ -185,6 +195,15 @@ class Admission:
         self._legs.add(leg)
         self._groups[leg] = _Group(self.extra_legs)
         return None
+
+    def overflowing(self, leg: int) -> bool:
+        """Whether inbound `leg` was admitted only for the busy announcement."""
+        return leg in self._overflow
+
+    def _room_for_overflow(self) -> bool:
+        kept = self.followup_pool - self.overflow_room
+        return (len(self._overflow) < self.overflow_room
+                and self.legs + self.reserved + 1 + kept <= self.max_calls)
 
     def outbound(self, now: float, leg: int, near: int = 0) -> str | None:
         """Decide on an outbound leg; returns an error code or None (then the leg is live).
@@ -214,6 +233,7 @@ class Admission:
     def release(self, leg: int) -> None:
         """The leg is gone: free its slot (and, for an inbound call, its reservation)."""
         self._legs.discard(leg)
+        self._overflow.discard(leg)
         group = self._groups.pop(leg, None)
         if group is not None:
             for followup in group.followups:

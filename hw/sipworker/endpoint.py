@@ -43,6 +43,7 @@ class WorkerOptions:
     max_cps: float = 8.0
     extra_legs: int = 2
     followup_pool: int = 0  # legs per worker kept free for follow-ups (agents, team leads)
+    overflow_room: int = 0  # of those, legs that may take a caller for the busy announcement
     allowed_peers: list[str] = field(default_factory=list)
     auto_answer: bool = False
     user: str = "ccd"

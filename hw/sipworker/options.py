@@ -70,6 +70,7 @@ def worker_args(
     log_level: str,
     registration: SipRegistration | None,
     followup_pool: int = 0,
+    overflow_room: int = 0,
 ) -> list[str]:
     """Options of `python -m hw.sipworker` (without --fd) for one worker; `sip_port` is the
     port it must bind (the one it had before a restart, once known). The registration
@@ -84,6 +85,7 @@ def worker_args(
         "--max-cps", str(max_cps),
         "--extra-legs", str(extra_legs),
         "--followup-pool", str(followup_pool),
+        "--overflow-room", str(overflow_room),
         "--user", user,
         "--log-level", log_level,
     ]  # fmt: skip

@@ -260,6 +260,7 @@ class Incoming(Msg, tag="incoming"):
     called_uri: str
     source: str  # 'ip:port' the INVITE came from
     call_id: str = ""
+    overflow: bool = False  # admitted beyond capacity, only for the busy announcement
 
 
 class Refused(Msg, tag="refused"):

@@ -119,7 +119,7 @@ async def test_balance_path_reads_the_account(hotline):
     assert record["hangup_by"] == "caller"
     assert record["customer_id"] == 4 and record["account_no"] == "1060000004"
     path = json.loads(record["ivr_path"])
-    assert path[:4] == ["screen", "greeting", "outage_check", "main"]
+    assert path[:5] == ["screen", "greeting", "outage_check", "menu_choice", "main"]
     assert "say_balance" in path and "say_bill" in path
     assert record["answer"] and record["duration"] > record["billsec"] > 0
     kinds = [k for k, _ in hotline.events(call_id)]

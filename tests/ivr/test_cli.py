@@ -19,7 +19,7 @@ runner = CliRunner()
 def test_validate_the_demo_flow() -> None:
     result = runner.invoke(app, ["flows", "validate", str(ROOT / "ccd" / "ivr" / "flows" / "utility.toml")])
     assert result.exit_code == 0, result.output
-    assert "utility.toml: ok (utility: 61 nodes, languages zh, en)" in result.output
+    assert "utility.toml: ok (utility: 63 nodes, languages zh, en)" in result.output
 
 
 def test_validate_a_folder_with_a_bad_flow(tmp_path: Path) -> None:

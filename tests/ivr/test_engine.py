@@ -229,7 +229,7 @@ async def test_balance_call_plays_the_amount_and_leaves_a_record(
     assert plays == call.channel.played
     assert summary.digits == "1*"
     assert summary.disposition == "abandoned" and summary.hung_up
-    assert summary.path[:4] == ["screen", "greeting", "outage_check", "main"]
+    assert summary.path[:5] == ["screen", "greeting", "outage_check", "menu_choice", "main"]
     assert summary.path[-1] == "main" and "say_reading" in summary.path
     assert summary.account_no == "10012345"
     assert [d["digits"] for d in call.kinds("dtmf")] == ["1", "*"]

@@ -74,7 +74,7 @@ def test_screening_greeting_outage_check_and_menu() -> None:
         MENU,
         KEY,
     ]
-    assert walker.path == ["screen", "greeting", "outage_check", "main"]
+    assert walker.path == ["screen", "greeting", "outage_check", "menu_choice", "main"]
 
 
 def test_balance_path_reads_balance_bill_and_reading() -> None:
@@ -478,3 +478,14 @@ disposition = "closed"''')
     action = walker.start(shanghai(2026, 6, 1, 9, 0))
     assert isinstance(action, Play)
     assert action.prompts == ("transfer/closed", "transfer/closed_after")
+
+
+def test_in_surge_mode_the_caller_hears_the_surge_menu_after_the_outage_notice() -> None:
+    walker = Walker(UTILITY, caller=CALLER, variables={"surge": True})
+    actions = drive(walker, NOBODY, Played(), LookedUp(OUTAGE), Played(), Played())
+    assert actions[3].prompts[0] == "outage/notice"  # type: ignore[attr-defined]
+    assert actions[4:] == [Play(("surge/notice", "menu/surge", "menu/language"), "zh"), KEY]
+    assert walker.path == ["screen", "greeting", "outage_check", "outage_first", "menu_choice",
+                           "surge_menu"]
+    # 5 in the surge menu is the callback offer.
+    assert "5" in UTILITY.nodes["surge_menu"].options  # type: ignore[attr-defined]

@@ -143,3 +143,21 @@ def test_a_follow_up_pool_lets_a_worker_hold_most_of_its_legs_as_callers() -> No
     assert admitted == 23 - 3  # callers in all, 3 of them talking to agents
     # The old shape (2 legs per caller) holds a third as many.
     assert Admission(max_calls=27, max_cps=1000, extra_legs=2).caller_capacity == 9
+
+
+def test_overflow_room_takes_callers_beyond_capacity_only_for_the_announcement() -> None:
+    adm = Admission(max_calls=6, max_cps=1000, extra_legs=0, followup_pool=4, overflow_room=2)
+    assert adm.inbound(1.0, 1, "") is None and adm.inbound(2.0, 2, "") is None
+    assert not adm.overflowing(1) and not adm.overflowing(2)
+    assert adm.inbound(3.0, 3, "") is None and adm.overflowing(3)  # full: the announcement
+    assert adm.inbound(4.0, 4, "") is None and adm.overflowing(4)
+    assert adm.inbound(5.0, 5, "") == Refusal(503, "over-capacity")  # overflow room used up
+    assert adm.outbound(6.0, 6, near=1) is None  # 2 pool legs are still there for agents
+    assert adm.outbound(7.0, 7, near=2) is None
+    adm.release(3)
+    assert adm.inbound(8.0, 8, "") == Refusal(503, "over-capacity")  # agents took the room
+    adm.release(4)
+    assert adm.inbound(8.5, 85, "") == Refusal(503, "over-capacity")  # 2 agents talk: no room
+    adm.release(6)  # one agent conversation ends: 2 callers and 1 agent leave room for one
+    assert adm.inbound(9.0, 9, "") is None and adm.overflowing(9)
+    assert adm.inbound(10.0, 10, "") == Refusal(503, "over-capacity")  # 2 legs kept for agents

@@ -131,6 +131,10 @@ def alert_text(alert: Alert, t: Texts, board: Wallboard) -> str:
         value = fmt.percent(alert.value)
     elif alert.kind == "long_wait":
         value = fmt.duration(alert.value)
+    elif alert.kind == "trunk":
+        value = str(alert.count or "")
+    elif alert.kind == "surge":
+        value = "∞" if alert.value is None else f"{alert.value:.1f}"
     else:
         value = "" if alert.value is None else str(alert.value)
     subject = queue_name(board, alert.subject) if alert.subject else t("all_queues")
