@@ -65,7 +65,8 @@ async def test_sipp_uac_pcap_is_answered_and_walks_the_ivr(first_run, tmp_path):
     call_id = rows[0][0]
     record = await first_run.wait_ended(call_id)  # SIPp may exit before the row is closed
     assert record["disposition"] == "ANSWERED" and record["hangup_by"] == "caller"
-    assert json.loads(record["ivr_path"])[:4] == ["screen", "greeting", "outage_check", "main"]
+    assert json.loads(record["ivr_path"])[:5] == ["screen", "greeting", "outage_check",
+                                                  "menu_choice", "main"]
     played = [d for k, d in first_run.events(call_id) if k == "play"]
     assert played[0]["prompts"] == ["greeting/welcome"]
     assert not [k for k, _ in first_run.events(call_id) if k in ("prompt_missing", "flow_error")]

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.e2e.test_ivr_calls import hotline, prompts  # noqa: F401  (the fixtures)
+from tests.e2e.test_ivr_calls import hotline  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.sip
 
