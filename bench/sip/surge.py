@@ -131,6 +131,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def run_level(port: int, workdir: Path, level: int, hold_s: int, rate: float,
               rtp: tuple[int, int], daemon_pid: int, duration_s: float | None = None) -> dict:
+    (workdir / "stat.csv").unlink(missing_ok=True)
     (workdir / "caller.xml").write_text(scenario("1", times=max(1, hold_s // 4), every_ms=4000))
     calls = level if duration_s is None else int(rate * duration_s)
     capture = RtpCapture(*rtp)
@@ -143,7 +144,7 @@ def run_level(port: int, workdir: Path, level: int, hold_s: int, rate: float,
          "13900000000", "-i", "127.0.0.1", "-p", str(free_port()), "-mp", "42000",
          "-l", str(level), "-r", str(rate), "-m", str(calls), "-nostdin", "-timeout",
          f"{hold_s * 4 + 120}s", "-recv_timeout", "20s", "-trace_stat", "-stf",
-         "stat.csv", "-fd", "1"],
+         "stat.csv", "-fd", "1", "-trace_err", "-error_file", f"errors-{level}.log"],
         cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak_rss = 0
     sipp_ticks = 0
@@ -156,6 +157,11 @@ def run_level(port: int, workdir: Path, level: int, hold_s: int, rate: float,
     capture.stop.set()
     capture.join()
     ok, failed = sipp_counts(workdir / "stat.csv")
+    errors = workdir / f"errors-{level}.log"
+    if failed and errors.exists():  # keep SIPp's account of the failures
+        out = ROOT / "bench" / "out"
+        out.mkdir(exist_ok=True)
+        shutil.copy(errors, out / f"surge-sipp-errors-{level}.log")
     gaps = capture.gaps
     p99 = percentile(gaps, 0.99)
     return {

@@ -72,6 +72,10 @@ def make_edge(config: Config, driver: SipDriver) -> KamailioEdge:
         retry_after_s=config.sip.edge_retry_after_s,
         pike_requests=2 * config.sip.edge_requests_per_source,
         log_level=KAMAILIO_LOG_LEVELS.get(config.log.level, 1),
+        # One SIP process per socket: with two, a worker's 180 and 200 were now and then
+        # forwarded out of order (each by its own process), which strict callers (SIPp) abort
+        # on. One Kamailio process relays thousands of messages a second; a surge needs ~100.
+        children=1,
     )
     return KamailioEdge(settings, workers, config.run_dir)
 
