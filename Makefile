@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SITE   ?= demo-site
 # Debian packages the daemon, its tests and benchmarks use; installed when run as root.
-DEBS   := espeak-ng sox sip-tester tmux kamailio systemd
+DEBS   := espeak-ng sox sip-tester tmux kamailio systemd gcc
 
 .PHONY: demo test deps venv lock lint bench bench-api bench-acd bench-history bench-sip bench-surge bench-wallboard bench-agent bench-db bench-modem clean
 
