@@ -14,7 +14,7 @@ BOARD = SimpleNamespace(queues=[])
 def test_surge_and_trunk_alerts_read_in_both_languages() -> None:
     surge = Alert("surge", "warn", "", 3.5, 14, 0.0)
     assert alert_text(surge, Texts("zh"), BOARD) == (  # type: ignore[arg-type]
-        "来电激增：语音导航已切换到激增模式（每位在岗坐席 3.5 位等待）")
+        "来电激增：语音导航已切换到激增模式（每位在岗座席 3.5 位等待）")
     assert "surge mode (∞ waiting" in alert_text(  # type: ignore[arg-type]
         Alert("surge", "warn", "", None, 3), Texts("en"), BOARD)
     trunk = Alert("trunk", "warn", "telecom", None, 401, 0.0, text="Unauthorized")
